@@ -1,0 +1,466 @@
+"""A tiny static-shape layer graph: the one representation costs are read from and Keras is
+emitted from.
+
+One ``Node`` is one Keras layer. Shapes never include the batch axis; tensors are
+channels-last. Ops and their attributes:
+
+=================  ================================================================================
+op                 attributes
+=================  ================================================================================
+input              (shape given to the builder)
+conv               filters, kernel, strides, padding ('same'|'valid'), dilation, groups, use_bias,
+                   activation (1-D input (L, C) or 2-D input (H, W, C))
+depthwise_conv     kernel, strides, padding, dilation, depth_multiplier, use_bias, activation
+dense              units, use_bias, activation (applies to the last axis of any rank)
+batch_norm         epsilon, momentum, center, scale
+layer_norm         epsilon, center, scale
+activation         fn (one of ``ACTIVATIONS``)
+max_pool/avg_pool  pool, strides, padding
+global_avg_pool /  keepdims
+global_max_pool
+zero_pad           padding: ((lo, hi), ...) per spatial axis
+channel_pad        before, after: zeros added on the channel axis (CIFAR ResNet option-A shortcut)
+flatten            -
+reshape            target
+dropout            rate
+add / multiply     - (two or more inputs; multiply broadcasts size-1 axes, as in squeeze-excitation)
+concat             (channel axis)
+rescaling          scale, offset
+normalization      (per-channel mean and variance, non-trainable; Keras ``Normalization``)
+unsupported        class_name, params, trainable_params (from ``from_keras`` only)
+=================  ================================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from archscale.errors import ShapeError, SpecError
+
+Shape = tuple[int, ...]
+
+ACTIVATIONS = ("linear", "relu", "relu6", "swish", "silu", "sigmoid", "hard_sigmoid",
+               "hard_swish", "softmax", "gelu", "tanh", "elu", "selu", "leaky_relu")
+
+PADDINGS = ("same", "valid")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer: its unique name, op, attributes, input node names and output shape."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    shape: Shape
+    attrs: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def elements(self) -> int:
+        """Number of elements in one example's output tensor."""
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in topological order, plus the names of the input and output nodes."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``; ``KeyError`` if absent."""
+        return self._by_name()[name]
+
+    def _by_name(self) -> dict[str, Node]:
+        cache = self.__dict__.get("_index")
+        if cache is None:
+            cache = {n.name: n for n in self.nodes}
+            object.__setattr__(self, "_index", cache)
+        return cache
+
+    def input_shapes(self, node: Node) -> list[Shape]:
+        """Output shapes of ``node``'s inputs, in order."""
+        index = self._by_name()
+        return [index[i].shape for i in node.inputs]
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Map from each node name to the names of the nodes that read it."""
+        out: dict[str, list[str]] = {n.name: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                out[i].append(n.name)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape inference, one function per op
+# ---------------------------------------------------------------------------------------------
+
+
+def _conv_out(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
+    if padding == "same":
+        return math.ceil(size / stride)
+    effective = dilation * (kernel - 1) + 1
+    return (size - effective) // stride + 1
+
+
+def _spatial(name: str, op: str, in_shape: Shape, kernel: Sequence[int], strides: Sequence[int],
+             padding: str, dilation: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(
+        _conv_out(s, k, st, padding, d)
+        for s, k, st, d in zip(in_shape[:-1], kernel, strides, dilation)
+    )
+    if any(o <= 0 for o in out):
+        raise ShapeError(
+            f"layer {name!r} ({op}) would produce an empty output: input {in_shape} is too small "
+            f"for kernel {tuple(kernel)}, strides {tuple(strides)}, padding {padding!r}. "
+            f"Received: input spatial size {in_shape[:-1]}"
+        )
+    return out
+
+
+def _shape_conv(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    if x[-1] % a["groups"] or a["filters"] % a["groups"]:
+        raise ShapeError(
+            f"layer {name!r}: input channels ({x[-1]}) and filters ({a['filters']}) must be "
+            f"divisible by groups. Received: groups={a['groups']}"
+        )
+    return _spatial(name, "conv", x, a["kernel"], a["strides"], a["padding"], a["dilation"]) + (
+        a["filters"],
+    )
+
+
+def _shape_depthwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    sp = _spatial(name, "depthwise_conv", x, a["kernel"], a["strides"], a["padding"],
+                  a["dilation"])
+    return sp + (x[-1] * a["depth_multiplier"],)
+
+
+def _shape_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    ones = (1,) * len(a["pool"])
+    return _spatial(name, "pool", x, a["pool"], a["strides"], a["padding"], ones) + (x[-1],)
+
+
+def _shape_global_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    return (1,) * (len(x) - 1) + (x[-1],) if a.get("keepdims") else (x[-1],)
+
+
+def _shape_zero_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    return tuple(s + lo + hi for s, (lo, hi) in zip(x[:-1], a["padding"])) + (x[-1],)
+
+
+def _shape_channel_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    return x[:-1] + (x[-1] + a["before"] + a["after"],)
+
+
+def _shape_dense(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    (x,) = ins
+    return x[:-1] + (a["units"],)
+
+
+def _shape_same(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    return ins[0]
+
+
+def _shape_flatten(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    return (math.prod(ins[0]),)
+
+
+def _shape_reshape(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    target = tuple(a["target"])
+    if math.prod(target) != math.prod(ins[0]):
+        raise ShapeError(
+            f"layer {name!r}: cannot reshape {ins[0]} to {target}. Received: target={target}"
+        )
+    return target
+
+
+def _shape_elementwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    if len(ins) < 2:
+        raise ShapeError(f"layer {name!r} needs at least two inputs. Received: {len(ins)}")
+    rank = len(ins[0])
+    if any(len(s) != rank for s in ins):
+        raise ShapeError(f"layer {name!r}: inputs must have equal rank. Received: {ins}")
+    out = []
+    for dims in zip(*ins):
+        big = set(d for d in dims if d != 1) or {1}
+        if len(big) > 1:
+            raise ShapeError(f"layer {name!r}: input shapes do not match. Received: {ins}")
+        out.append(big.pop())
+    return tuple(out)
+
+
+def _shape_concat(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    first = ins[0]
+    if any(s[:-1] != first[:-1] for s in ins):
+        raise ShapeError(f"layer {name!r}: concat inputs differ off the channel axis. "
+                         f"Received: {ins}")
+    return first[:-1] + (sum(s[-1] for s in ins),)
+
+
+SHAPE_RULES: dict[str, Callable[[str, Mapping[str, Any], list[Shape]], Shape]] = {
+    "conv": _shape_conv,
+    "depthwise_conv": _shape_depthwise,
+    "dense": _shape_dense,
+    "batch_norm": _shape_same,
+    "layer_norm": _shape_same,
+    "activation": _shape_same,
+    "max_pool": _shape_pool,
+    "avg_pool": _shape_pool,
+    "global_avg_pool": _shape_global_pool,
+    "global_max_pool": _shape_global_pool,
+    "zero_pad": _shape_zero_pad,
+    "channel_pad": _shape_channel_pad,
+    "flatten": _shape_flatten,
+    "reshape": _shape_reshape,
+    "dropout": _shape_same,
+    "add": _shape_elementwise,
+    "multiply": _shape_elementwise,
+    "concat": _shape_concat,
+    "rescaling": _shape_same,
+    "normalization": _shape_same,
+}
+
+OPS = ("input",) + tuple(SHAPE_RULES) + ("unsupported",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Builder
+# ---------------------------------------------------------------------------------------------
+
+
+def _tuple_of(value: int | Iterable[int], rank: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * rank
+    out = tuple(value)
+    if len(out) != rank:
+        raise ShapeError(f"expected {rank} values, got {out}")
+    return out
+
+
+class GraphBuilder:
+    """Builds a ``Graph`` node by node, inferring shapes as it goes.
+
+    Every method returns the new node's name, which later calls take as input. Names default
+    to ``<op>_<n>``; they must be unique (they become Keras layer names).
+
+    Example::
+
+        g = GraphBuilder("tiny")
+        x = g.input((28, 28, 1))
+        x = g.conv(x, 8, 3, activation="relu")
+        x = g.global_avg_pool(x)
+        graph = g.build(g.dense(x, 10, activation="softmax"))
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._nodes: dict[str, Node] = {}
+        self._inputs: list[str] = []
+        self._counters: dict[str, int] = {}
+
+    # -- generic -----------------------------------------------------------------------------
+
+    def shape(self, ref: str) -> Shape:
+        """Output shape of the node called ``ref``."""
+        return self._nodes[ref].shape
+
+    def _name(self, op: str, name: str | None) -> str:
+        if name is None:
+            n = self._counters.get(op, 0)
+            while f"{op}_{n}" in self._nodes:
+                n += 1
+            self._counters[op] = n + 1
+            name = f"{op}_{n}"
+        if name in self._nodes:
+            raise ShapeError(f"duplicate layer name. Received: name={name!r}")
+        return name
+
+    def _add(self, op: str, inputs: Sequence[str], name: str | None, shape: Shape,
+             attrs: Mapping[str, Any]) -> str:
+        name = self._name(op, name)
+        self._nodes[name] = Node(name, op, tuple(inputs), tuple(shape), dict(attrs))
+        return name
+
+    def layer(self, op: str, inputs: str | Sequence[str], *, name: str | None = None,
+              **attrs: Any) -> str:
+        """Add a node of any op in ``SHAPE_RULES`` with already-normalised attributes."""
+        if op not in SHAPE_RULES:
+            raise ShapeError(f"unknown op. Accepted: {', '.join(SHAPE_RULES)}. Received: {op!r}")
+        inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
+        for i in inputs:
+            if i not in self._nodes:
+                raise ShapeError(f"unknown input node. Received: {i!r}")
+        name_for_msg = name or op
+        shape = SHAPE_RULES[op](name_for_msg, attrs, [self._nodes[i].shape for i in inputs])
+        return self._add(op, inputs, name, shape, attrs)
+
+    def unsupported(self, inputs: Sequence[str], shape: Shape, *, name: str, class_name: str,
+                    params: int, trainable_params: int) -> str:
+        """Record a layer that cannot be translated; its shape is taken as given."""
+        return self._add("unsupported", inputs, name, shape,
+                         {"class_name": class_name, "params": params,
+                          "trainable_params": trainable_params})
+
+    def build(self, outputs: str | Sequence[str]) -> Graph:
+        """Freeze the graph with the given output node(s), keeping only what they need."""
+        outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        return Graph(self.name, tuple(self._nodes.values()), tuple(self._inputs), outputs)
+
+    # -- layers ------------------------------------------------------------------------------
+
+    def input(self, shape: Sequence[int], *, name: str = "input") -> str:
+        """An input of ``shape`` (no batch axis)."""
+        shape = tuple(shape)
+        if not shape or any((not isinstance(s, int)) or s <= 0 for s in shape):
+            raise SpecError(f"input_shape must be positive ints. Received: input_shape={shape}")
+        ref = self._add("input", (), name, shape, {})
+        self._inputs.append(ref)
+        return ref
+
+    def conv(self, x: str, filters: int, kernel: int | Sequence[int], strides: int |
+             Sequence[int] = 1, *, padding: str = "same", dilation: int | Sequence[int] = 1,
+             groups: int = 1, use_bias: bool = True, activation: str = "linear",
+             name: str | None = None) -> str:
+        """Convolution over the spatial axes of ``x`` (1-D or 2-D from the input's rank)."""
+        rank = len(self.shape(x)) - 1
+        return self.layer("conv", x, name=name, filters=filters, kernel=_tuple_of(kernel, rank),
+                          strides=_tuple_of(strides, rank), padding=padding,
+                          dilation=_tuple_of(dilation, rank), groups=groups, use_bias=use_bias,
+                          activation=activation)
+
+    def depthwise_conv(self, x: str, kernel: int | Sequence[int], strides: int |
+                       Sequence[int] = 1, *, padding: str = "same",
+                       dilation: int | Sequence[int] = 1, depth_multiplier: int = 1,
+                       use_bias: bool = True, activation: str = "linear",
+                       name: str | None = None) -> str:
+        """Depthwise convolution (one filter per input channel times ``depth_multiplier``)."""
+        rank = len(self.shape(x)) - 1
+        return self.layer("depthwise_conv", x, name=name, kernel=_tuple_of(kernel, rank),
+                          strides=_tuple_of(strides, rank), padding=padding,
+                          dilation=_tuple_of(dilation, rank), depth_multiplier=depth_multiplier,
+                          use_bias=use_bias, activation=activation)
+
+    def dense(self, x: str, units: int, *, use_bias: bool = True, activation: str = "linear",
+              name: str | None = None) -> str:
+        """Fully connected layer on the last axis."""
+        return self.layer("dense", x, name=name, units=units, use_bias=use_bias,
+                          activation=activation)
+
+    def batch_norm(self, x: str, *, epsilon: float = 1e-3, momentum: float = 0.99,
+                   center: bool = True, scale: bool = True, name: str | None = None) -> str:
+        """Batch normalisation over the channel axis."""
+        return self.layer("batch_norm", x, name=name, epsilon=epsilon, momentum=momentum,
+                          center=center, scale=scale)
+
+    def layer_norm(self, x: str, *, epsilon: float = 1e-3, center: bool = True,
+                   scale: bool = True, name: str | None = None) -> str:
+        """Layer normalisation over the last axis."""
+        return self.layer("layer_norm", x, name=name, epsilon=epsilon, center=center,
+                          scale=scale)
+
+    def act(self, x: str, fn: str, *, name: str | None = None) -> str:
+        """A standalone activation layer."""
+        if fn not in ACTIVATIONS:
+            raise SpecError(f"activation must be one of {', '.join(ACTIVATIONS)}. "
+                            f"Received: activation={fn!r}")
+        return self.layer("activation", x, name=name, fn=fn)
+
+    def _pool(self, op: str, x: str, pool: int | Sequence[int], strides: int | Sequence[int]
+              | None, padding: str, name: str | None) -> str:
+        rank = len(self.shape(x)) - 1
+        pool_t = _tuple_of(pool, rank)
+        strides_t = pool_t if strides is None else _tuple_of(strides, rank)
+        return self.layer(op, x, name=name, pool=pool_t, strides=strides_t, padding=padding)
+
+    def max_pool(self, x: str, pool: int | Sequence[int] = 2, strides: int | Sequence[int]
+                 | None = None, *, padding: str = "valid", name: str | None = None) -> str:
+        """Max pooling (strides default to the pool size, as in Keras)."""
+        return self._pool("max_pool", x, pool, strides, padding, name)
+
+    def avg_pool(self, x: str, pool: int | Sequence[int] = 2, strides: int | Sequence[int]
+                 | None = None, *, padding: str = "valid", name: str | None = None) -> str:
+        """Average pooling (strides default to the pool size, as in Keras)."""
+        return self._pool("avg_pool", x, pool, strides, padding, name)
+
+    def global_avg_pool(self, x: str, *, keepdims: bool = False, name: str | None = None) -> str:
+        """Mean over all spatial axes."""
+        return self.layer("global_avg_pool", x, name=name, keepdims=keepdims)
+
+    def global_max_pool(self, x: str, *, keepdims: bool = False, name: str | None = None) -> str:
+        """Max over all spatial axes."""
+        return self.layer("global_max_pool", x, name=name, keepdims=keepdims)
+
+    def zero_pad(self, x: str, padding: int | Sequence[int] | Sequence[Sequence[int]], *,
+                 name: str | None = None) -> str:
+        """Zero padding of the spatial axes: an int, one int per axis, or (lo, hi) per axis."""
+        rank = len(self.shape(x)) - 1
+        if isinstance(padding, int):
+            pairs = ((padding, padding),) * rank
+        else:
+            items = tuple(padding)
+            pairs = tuple((p, p) if isinstance(p, int) else tuple(p) for p in items)
+        if len(pairs) != rank:
+            raise ShapeError(f"zero_pad needs {rank} (lo, hi) pairs. Received: {padding}")
+        return self.layer("zero_pad", x, name=name, padding=pairs)
+
+    def channel_pad(self, x: str, before: int, after: int, *, name: str | None = None) -> str:
+        """Zeros added before/after the channels (parameter-free shortcut widening)."""
+        return self.layer("channel_pad", x, name=name, before=before, after=after)
+
+    def flatten(self, x: str, *, name: str | None = None) -> str:
+        """Flatten all non-batch axes."""
+        return self.layer("flatten", x, name=name)
+
+    def reshape(self, x: str, target: Sequence[int], *, name: str | None = None) -> str:
+        """Reshape to ``target`` (no batch axis)."""
+        return self.layer("reshape", x, name=name, target=tuple(target))
+
+    def dropout(self, x: str, rate: float, *, name: str | None = None) -> str:
+        """Dropout (identity at inference)."""
+        return self.layer("dropout", x, name=name, rate=rate)
+
+    def add(self, inputs: Sequence[str], *, name: str | None = None) -> str:
+        """Element-wise sum (residual connection)."""
+        return self.layer("add", inputs, name=name)
+
+    def multiply(self, inputs: Sequence[str], *, name: str | None = None) -> str:
+        """Element-wise product with broadcasting of size-1 axes (squeeze-excitation)."""
+        return self.layer("multiply", inputs, name=name)
+
+    def concat(self, inputs: Sequence[str], *, name: str | None = None) -> str:
+        """Concatenation on the channel axis."""
+        return self.layer("concat", inputs, name=name)
+
+    def rescaling(self, x: str, scale: float, offset: float = 0.0, *,
+                  name: str | None = None) -> str:
+        """``x * scale + offset``."""
+        return self.layer("rescaling", x, name=name, scale=scale, offset=offset)
+
+    def normalization(self, x: str, *, name: str | None = None) -> str:
+        """Keras ``Normalization``: per-channel mean/variance (non-trainable) plus a count."""
+        return self.layer("normalization", x, name=name)
+
+
+def weighted_depth(graph: Graph) -> int:
+    """Longest chain of conv/depthwise/dense layers from an input to an output.
+
+    ResNet-50 gives 50, MobileNetV2 53: the depth papers quote.
+    """
+    weighted = {"conv", "depthwise_conv", "dense"}
+    depth: dict[str, int] = {}
+    for n in graph.nodes:
+        best = max((depth[i] for i in n.inputs), default=0)
+        depth[n.name] = best + (1 if n.op in weighted else 0)
+    return max(depth[o] for o in graph.outputs)

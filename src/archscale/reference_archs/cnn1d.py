@@ -1,0 +1,100 @@
+"""Plain 1-D CNN family for sequences and signals: a stack of Conv1D layers and a dense head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archscale.errors import SpecError
+from archscale.graph import ACTIVATIONS, PADDINGS, Graph, GraphBuilder
+from archscale.reference_archs.registry import Family, Preset
+from archscale.specs import (ArchSpec, check_choice, check_fraction, check_positive_int,
+                             check_same_length)
+
+POOLINGS = ("flatten", "global_avg", "global_max")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CNN1DSpec(ArchSpec):
+    """A 1-D convolutional network on ``(length, channels)`` inputs.
+
+    Attributes:
+        filters / kernels / strides: One entry per Conv1D layer.
+        padding: ``same`` or ``valid`` for every conv.
+        activation: Activation after each conv.
+        batch_norm: BatchNormalization after each conv (before the activation).
+        pooling: How features reach the head: ``flatten``, ``global_avg`` or ``global_max``.
+        dense_widths: Hidden dense layers of the head.
+        dropout: Dropout rate before the output layer.
+        output_activation: Activation of the output layer.
+    """
+
+    family = "cnn1d"
+
+    filters: tuple[int, ...] = (25, 25, 25)
+    kernels: tuple[int, ...] = (5, 3, 3)
+    strides: tuple[int, ...] = (2, 2, 2)
+    padding: str = "same"
+    activation: str = "relu"
+    batch_norm: bool = False
+    pooling: str = "flatten"
+    dense_widths: tuple[int, ...] = ()
+    dropout: float = 0.0
+    output_activation: str = "softmax"
+
+    def validate(self) -> None:
+        if len(self.input_shape) != 2:
+            raise SpecError("input_shape must be (length, channels) for family 'cnn1d'. "
+                            f"Received: input_shape={self.input_shape!r}")
+        for field in ("filters", "kernels", "strides", "dense_widths"):
+            values = getattr(self, field)
+            if not isinstance(values, tuple):
+                raise SpecError(f"{field} must be a list of positive ints. "
+                                f"Received: {field}={values!r}")
+            for i, v in enumerate(values):
+                check_positive_int(f"{field}[{i}]", v)
+        if not self.filters:
+            raise SpecError("filters must name at least one conv layer. Received: filters=()")
+        check_same_length({"filters": self.filters, "kernels": self.kernels,
+                           "strides": self.strides})
+        check_choice("padding", self.padding, PADDINGS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("output_activation", self.output_activation, ACTIVATIONS)
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("batch_norm", self.batch_norm, (True, False))
+        check_fraction("dropout", self.dropout)
+
+
+def build_cnn1d(spec: CNN1DSpec) -> Graph:
+    """Graph of a 1-D CNN: (conv [-> bn] -> act) x n -> pool/flatten -> dense head."""
+    g = GraphBuilder("cnn1d")
+    x = g.input(spec.input_shape)
+    layers = zip(spec.filters, spec.kernels, spec.strides)
+    for i, (filters, kernel, stride) in enumerate(layers, start=1):
+        if spec.batch_norm:
+            x = g.conv(x, filters, kernel, stride, padding=spec.padding, use_bias=False,
+                       name=f"conv{i}")
+            x = g.batch_norm(x, name=f"conv{i}_bn")
+            x = g.act(x, spec.activation, name=f"conv{i}_{spec.activation}")
+        else:
+            x = g.conv(x, filters, kernel, stride, padding=spec.padding,
+                       activation=spec.activation, name=f"conv{i}")
+    if spec.pooling == "flatten":
+        x = g.flatten(x, name="flatten")
+    elif spec.pooling == "global_avg":
+        x = g.global_avg_pool(x, name="avg_pool")
+    else:
+        x = g.global_max_pool(x, name="max_pool")
+    for i, width in enumerate(spec.dense_widths, start=1):
+        x = g.dense(x, width, activation=spec.activation, name=f"fc{i}")
+    if spec.dropout:
+        x = g.dropout(x, spec.dropout, name="head_dropout")
+    x = g.dense(x, spec.classes, activation=spec.output_activation, name="predictions")
+    return g.build(x)
+
+
+FAMILY = Family("cnn1d", CNN1DSpec, build_cnn1d, "Plain 1-D CNN for sequences and signals")
+
+PRESETS = (
+    Preset("mnist1d_cnn", CNN1DSpec(input_shape=(40, 1), classes=10),
+           "MNIST-1D reference CNN: 3 x Conv1D(25) k5/3/3 s2, linear head (Greydanus 2020)"),
+)
