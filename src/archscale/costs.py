@@ -350,8 +350,15 @@ def _live_peak_elements(graph: Graph) -> int:
 
 
 def node_cost(graph: Graph, node: Node) -> OpCost:
-    """Cost of one node via ``COST_RULES``."""
-    return COST_RULES[node.op](node, graph.input_shapes(node))
+    """Cost of one node via ``COST_RULES``.
+
+    A node that re-uses another node's weights (a Keras layer called twice, marked
+    ``shared_with`` by ``from_keras``) costs MACs and FLOPs but no parameters.
+    """
+    cost = COST_RULES[node.op](node, graph.input_shapes(node))
+    if node.attrs.get("shared_with"):
+        return OpCost(0, 0, cost.macs, cost.flops)
+    return cost
 
 
 def profile_graph(graph: Graph) -> Profile:

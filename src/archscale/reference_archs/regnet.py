@@ -1,0 +1,272 @@
+"""RegNetX family (Radosavovic et al. 2020, "Designing Network Design Spaces").
+
+A RegNet is described by six numbers, not by per-stage tables: depth ``d``, initial width
+``w0``, slope ``wa``, multiplier ``wm``, group width ``g`` and bottleneck ratio ``b``. The
+per-block widths follow a quantised linear rule (``regnet_widths``); consecutive blocks of
+equal width form a stage. Widths and group widths are then made compatible with grouped
+convolutions (``compatible_widths_groups``, pycls' ``adjust_ws_gs_comp``).
+
+The network is pycls' / torchvision's / Keras Applications' RegNetX: a 3x3/2 conv stem, four
+(or however many the rule yields) stages of X blocks whose first block has stride 2, and a
+global-average-pool + dense head. Convs have no bias; BatchNorm epsilon is 1e-5 and momentum
+0.9 (pycls' 0.1 in PyTorch's convention). Layer names follow Keras Applications'
+``keras.applications.RegNetX002`` with the model name ``regnetx``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from archscale.errors import SpecError
+from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
+from archscale.reference_archs.registry import Family, Preset
+from archscale.specs import ArchSpec, check_choice, check_positive_int, check_positive_number
+
+BN_EPSILON = 1e-5
+BN_MOMENTUM = 0.9
+MODEL_NAME = "regnetx"
+
+
+# ---------------------------------------------------------------------------------------------
+# The width rule (pure functions)
+# ---------------------------------------------------------------------------------------------
+
+
+def regnet_widths(depth: int, w0: int, wa: float, wm: float,
+                  q: int = 8) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Stage widths and depths of the quantised linear rule.
+
+    ``u_j = w0 + wa * j`` for ``j < depth``; ``s_j = round(log(u_j / w0) / log(wm))``;
+    ``w_j = round(w0 * wm**s_j / q) * q``; stages are runs of equal ``w_j``. Rounding is
+    Python's (half to even), as numpy's in pycls. A width never drops below ``q`` (only
+    matters when ``w0 < q / 2``; pycls instead requires ``w0 % q == 0``).
+
+    Args:
+        depth: Number of blocks ``d`` (> 0).
+        w0: Initial width (> 0).
+        wa: Slope of the linear widths (>= 0).
+        wm: Width multiplier between stages (> 1).
+        q: Width quantum (> 0).
+
+    Returns:
+        ``(stage_widths, stage_depths)``, two tuples of equal length; depths sum to ``depth``.
+
+    Raises:
+        SpecError: an argument is out of range (the message names it).
+    """
+    check_positive_int("depth", depth)
+    check_positive_number("w0", w0)
+    _check_non_negative("wa", wa)
+    _check_multiplier("wm", wm)
+    check_positive_int("width_quantum", q)
+    widths: list[int] = []
+    depths: list[int] = []
+    for j in range(depth):
+        u = w0 + wa * j
+        s = round(math.log(u / w0) / math.log(wm))
+        w = max(q, int(round(w0 * wm ** s / q)) * q)
+        if widths and widths[-1] == w:
+            depths[-1] += 1
+        else:
+            widths.append(w)
+            depths.append(1)
+    return tuple(widths), tuple(depths)
+
+
+def compatible_widths_groups(widths: tuple[int, ...], bottleneck_ratio: float,
+                             group_width: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Make stage widths compatible with grouped 3x3 convs (pycls ``adjust_ws_gs_comp``).
+
+    Per stage: the bottleneck width is ``int(w * b)`` (at least 1); the group width is clipped
+    to it, ``g' = min(g, w_b)``; ``w_b`` is rounded to the nearest multiple of ``g'``
+    (half to even); the stage width becomes ``int(w_b / b)``.
+
+    Args:
+        widths: Stage widths from ``regnet_widths``.
+        bottleneck_ratio: ``b`` (> 0); 1 for RegNetX.
+        group_width: ``g`` (> 0).
+
+    Returns:
+        ``(stage_widths, stage_group_widths)``.
+
+    Raises:
+        SpecError: ``bottleneck_ratio`` or ``group_width`` is out of range.
+    """
+    check_positive_number("bottleneck_ratio", bottleneck_ratio)
+    check_positive_int("group_width", group_width)
+    out_w: list[int] = []
+    out_g: list[int] = []
+    for w in widths:
+        w_bot = max(1, int(w * bottleneck_ratio))
+        g = min(group_width, w_bot)
+        w_bot = int(round(w_bot / g) * g)
+        out_w.append(int(w_bot / bottleneck_ratio))
+        out_g.append(g)
+    return tuple(out_w), tuple(out_g)
+
+
+def _check_non_negative(field: str, value: object) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0 <= value < float("inf"):  # type: ignore[operator]
+        raise SpecError(f"{field} must be a finite number >= 0. Received: {field}={value!r}")
+
+
+def _check_multiplier(field: str, value: object) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 1 < value < float("inf"):  # type: ignore[operator]
+        raise SpecError(f"{field} must be a finite number > 1. Received: {field}={value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the plan: output width, number of blocks, group width of the 3x3 convs."""
+
+    width: int
+    depth: int
+    group_width: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegNetSpec(ArchSpec):
+    """A RegNetX image classifier on ``(height, width, channels)`` inputs.
+
+    Attributes:
+        depth: Total number of X blocks ``d``.
+        w0: Initial block width.
+        wa: Slope of the linear block widths (>= 0; 0 gives one stage).
+        wm: Width multiplier between stages (> 1).
+        group_width: Channels per group of the 3x3 convs, clipped to the bottleneck width.
+        bottleneck_ratio: Bottleneck width / block width (1.0 for RegNetX).
+        stem_width: Filters of the 3x3/2 stem conv.
+        width_quantum: Block widths are multiples of this before the group adjustment.
+        output_activation: Activation of the classifier.
+    """
+
+    family = "regnet"
+
+    depth: int = 13
+    w0: int = 24
+    wa: float = 36.44
+    wm: float = 2.49
+    group_width: int = 8
+    bottleneck_ratio: float = 1.0
+    stem_width: int = 32
+    width_quantum: int = 8
+    output_activation: str = "softmax"
+
+    def validate(self) -> None:
+        if len(self.input_shape) != 3:
+            raise SpecError("input_shape must be (height, width, channels) for family "
+                            f"'regnet'. Received: input_shape={self.input_shape!r}")
+        check_positive_int("depth", self.depth)
+        check_positive_int("w0", self.w0)
+        _check_non_negative("wa", self.wa)
+        _check_multiplier("wm", self.wm)
+        check_positive_int("group_width", self.group_width)
+        check_positive_number("bottleneck_ratio", self.bottleneck_ratio)
+        check_positive_int("stem_width", self.stem_width)
+        check_positive_int("width_quantum", self.width_quantum)
+        check_choice("output_activation", self.output_activation, ACTIVATIONS)
+
+    def stages(self) -> tuple[Stage, ...]:
+        """The stage plan: widths and depths from the rule, made group-compatible."""
+        widths, depths = regnet_widths(self.depth, self.w0, self.wa, self.wm,
+                                       self.width_quantum)
+        widths, groups = compatible_widths_groups(widths, self.bottleneck_ratio,
+                                                  self.group_width)
+        return tuple(Stage(w, d, g) for w, d, g in zip(widths, depths, groups))
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+
+def _conv_bn(g: GraphBuilder, x: str, filters: int, kernel: int, strides: int, name: str, *,
+             groups: int = 1, relu: bool = True) -> str:
+    x = g.conv(x, filters, kernel, strides, groups=groups, use_bias=False, name=name)
+    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")
+    return g.act(x, "relu", name=f"{name}_relu") if relu else x
+
+
+def _x_block(g: GraphBuilder, x: str, width: int, group_width: int, bottleneck_ratio: float,
+             strides: int, name: str) -> str:
+    """X block: 1x1 -> grouped 3x3 (stride) -> 1x1, projection shortcut when needed, relu."""
+    w_b = int(round(width * bottleneck_ratio))
+    shortcut = x
+    if strides != 1 or g.shape(x)[-1] != width:
+        shortcut = g.conv(x, width, 1, strides, use_bias=False, name=f"{name}_skip_1x1")
+        shortcut = g.batch_norm(shortcut, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
+                                name=f"{name}_skip_bn")
+    y = _conv_bn(g, x, w_b, 1, 1, f"{name}_conv_1x1_1")
+    y = _conv_bn(g, y, w_b, 3, strides, f"{name}_conv_3x3", groups=w_b // group_width)
+    y = _conv_bn(g, y, width, 1, 1, f"{name}_conv_1x1_2", relu=False)
+    y = g.add([y, shortcut], name=f"{name}_add")
+    return g.act(y, "relu", name=f"{name}_exit_relu")
+
+
+def build_regnet(spec: RegNetSpec) -> Graph:
+    """Graph of a RegNetX: stem -> stages of X blocks (first block stride 2) -> gap -> dense.
+
+    Args:
+        spec: The ``RegNetSpec``.
+
+    Returns:
+        The ``Graph``.
+
+    Raises:
+        ShapeError: the input is too small for the architecture.
+    """
+    g = GraphBuilder(MODEL_NAME)
+    x = g.input(spec.input_shape)
+    x = g.conv(x, spec.stem_width, 3, 2, use_bias=False, name=f"{MODEL_NAME}_stem_conv")
+    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{MODEL_NAME}_stem_bn")
+    x = g.act(x, "relu", name=f"{MODEL_NAME}_stem_relu")
+    for s, stage in enumerate(spec.stages()):
+        for i in range(stage.depth):
+            x = _x_block(g, x, stage.width, stage.group_width, spec.bottleneck_ratio,
+                         2 if i == 0 else 1, f"{MODEL_NAME}_Stage_{s}_XBlock_{i}")
+    x = g.global_avg_pool(x, name=f"{MODEL_NAME}_head_gap")
+    x = g.dense(x, spec.classes, activation=spec.output_activation,
+                name=f"{MODEL_NAME}_head_dense")
+    return g.build(x)
+
+
+FAMILY = Family("regnet", RegNetSpec, build_regnet,
+                "RegNetX: quantised-linear widths, grouped-conv X blocks (Radosavovic 2020)")
+
+
+@dataclass(frozen=True)
+class _RegNetXConfig:
+    """One published RegNetX design point (pycls model zoo / the paper's appendix)."""
+
+    name: str
+    label: str
+    depth: int
+    w0: int
+    wa: float
+    wm: float
+    group_width: int
+
+
+_REGNETX = (
+    _RegNetXConfig("regnetx_002", "RegNetX-200MF", 13, 24, 36.44, 2.49, 8),
+    _RegNetXConfig("regnetx_004", "RegNetX-400MF", 22, 24, 24.48, 2.54, 16),
+    _RegNetXConfig("regnetx_008", "RegNetX-800MF", 16, 56, 35.73, 2.28, 16),
+    _RegNetXConfig("regnetx_016", "RegNetX-1.6GF", 18, 80, 34.01, 2.25, 24),
+)
+
+PRESETS = tuple(
+    Preset(c.name,
+           RegNetSpec(input_shape=(224, 224, 3), classes=1000, depth=c.depth, w0=c.w0,
+                      wa=c.wa, wm=c.wm, group_width=c.group_width),
+           f"{c.label} (Radosavovic et al. 2020): d={c.depth}, w0={c.w0}, wa={c.wa}, "
+           f"wm={c.wm}, g={c.group_width}; ImageNet 224x224")
+    for c in _REGNETX
+)
