@@ -314,7 +314,7 @@ class GraphBuilder:
                           "trainable_params": trainable_params})
 
     def build(self, outputs: str | Sequence[str]) -> Graph:
-        """Freeze the graph with the given output node(s), keeping only what they need."""
+        """Freeze the graph (nodes in insertion order, which is topological) with its outputs."""
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         return Graph(self.name, tuple(self._nodes.values()), tuple(self._inputs), outputs)
 

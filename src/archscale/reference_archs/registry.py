@@ -103,13 +103,7 @@ def _load() -> None:
         return
     _loaded = True
     for module_name in FAMILY_MODULES:
-        qualified = f"archscale.reference_archs.{module_name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:  # TODO(foundation): remove once all families land
-            if exc.name == qualified:
-                continue
-            raise
+        module = importlib.import_module(f"archscale.reference_archs.{module_name}")
         FAMILIES.register(module.FAMILY.name, module.FAMILY)
         for row in module.PRESETS:
             PRESETS.register(row.name, row)

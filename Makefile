@@ -1,0 +1,37 @@
+# archscale — set-up, tests, benchmarks, demo. Needs only python3.11 (or newer) and pip.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv test bench demo readme clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the whole test suite (creates .venv and installs everything first).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## pytest-benchmark suites under bench/ (toolkit speed, analytic vs Keras vs profiler).
+bench: $(STAMP)
+	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+## The catalogue table and a profile: the main job until reports land.
+demo: $(STAMP)
+	$(VENV)/bin/archscale catalogue
+	$(VENV)/bin/archscale profile resnet50 --input-shape 64x64x3 --classes 10 --batch 32 --no-layers
+
+## Regenerate the catalogue table inside README.md.
+readme: $(STAMP)
+	$(PY) -m archscale.readme README.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks
