@@ -1,0 +1,49 @@
+"""Regenerate the generated blocks of README.md (the catalogue table).
+
+Usage: ``python tools/update_readme.py [--check] [README.md]``. With ``--check`` nothing is
+written and the exit code is 1 when the README is out of date (the test suite runs this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from archscale.catalogue import catalogue_rows
+from archscale.cli_verbs.catalogue import catalogue_table
+
+START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
+
+
+def render_catalogue() -> str:
+    """The catalogue table as GitHub markdown (what ``archscale catalogue`` prints)."""
+    return catalogue_table(catalogue_rows(), "github", exact=False)
+
+
+def updated(text: str) -> str:
+    """``text`` with the block between the catalogue markers replaced."""
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{render_catalogue()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("readme", nargs="?", default="README.md")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    path = Path(args.readme)
+    text = path.read_text(encoding="utf-8")
+    new = updated(text)
+    if args.check:
+        if new != text:
+            print(f"{path} is out of date: run `make readme`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
