@@ -82,7 +82,7 @@ def profile(target: Any) -> Profile:
         from archscale.keras_io import from_keras, load_model
 
         return profile_graph(from_keras(load_model(path)))
-    if type(target).__module__.startswith("keras"):
+    if any(cls.__module__.startswith("keras") for cls in type(target).__mro__):
         from archscale.keras_io import from_keras
 
         return profile_graph(from_keras(target))
