@@ -26,13 +26,15 @@ from archscale.specs import ArchSpec, Budget, Task
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from archscale.heuristics.proposal import Proposal
+
 __version__ = "0.1.0"
 
 __all__ = [
     "ArchSpec", "ArchscaleError", "Budget", "Graph", "GraphBuilder", "InputFileError",
     "LayerRow", "Node", "Profile", "ShapeError", "SpecError", "Task", "UnsupportedModelError",
     "__version__", "build", "build_graph", "list_presets", "load_spec", "preset", "profile",
-    "spec_from_dict",
+    "propose", "spec_from_dict",
 ]
 
 
@@ -102,3 +104,22 @@ def build(spec: ArchSpec | Graph) -> "keras.Model":
 
     graph = spec if isinstance(spec, Graph) else build_graph(spec)
     return to_keras(graph)
+
+
+def propose(task: Task, budget: Budget | None = None) -> "Proposal":
+    """Propose an architecture for ``task`` within ``budget`` (pure Python, no TensorFlow).
+
+    Args:
+        task: What the data looks like.
+        budget: Optional ceilings; ``None`` means unconstrained.
+
+    Returns:
+        The ``Proposal``: spec, rationale, predicted costs, budget use and a search space.
+
+    Raises:
+        ImpossibleBudgetError: no family member fits the budget (see
+            ``archscale.heuristics``).
+    """
+    from archscale.heuristics.propose import propose as _propose
+
+    return _propose(task, budget)

@@ -236,6 +236,8 @@ class Task:
         samples: Number of training samples.
         modality: ``vector``, ``sequence`` or ``image``; defaults from the rank of the shape.
         family: Optional family override for the heuristics.
+        regression: ``classes`` counts regression outputs (linear output layer) instead of
+            classes (softmax).
     """
 
     input_shape: tuple[int, ...]
@@ -243,6 +245,7 @@ class Task:
     samples: int
     modality: str | None = None
     family: str | None = None
+    regression: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", _coerce(self.input_shape, tuple[int, ...]))
@@ -258,6 +261,10 @@ class Task:
                 f"modality {self.modality!r} needs an input_shape of rank {expected_rank}. "
                 f"Received: input_shape={self.input_shape!r}"
             )
+        if self.family is not None and (not isinstance(self.family, str) or not self.family):
+            raise SpecError(f"family must be a family name or None. Received: "
+                            f"family={self.family!r}")
+        check_choice("regression", self.regression, (True, False))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,6 +278,8 @@ class Budget:
         max_inference_memory_bytes: Inference peak memory ceiling at ``batch_size``.
         max_latency_ms: Inference latency ceiling at ``batch_size``.
         batch_size: Batch size the memory and latency ceilings refer to.
+        train_batch_size: Batch size of the training-memory ceiling when it differs from
+            ``batch_size`` (``None``: use ``batch_size``).
     """
 
     max_params: int | None = None
@@ -279,6 +288,7 @@ class Budget:
     max_inference_memory_bytes: int | None = None
     max_latency_ms: float | None = None
     batch_size: int = 1
+    train_batch_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_params", "max_macs", "max_train_memory_bytes",
@@ -289,3 +299,16 @@ class Budget:
         if self.max_latency_ms is not None:
             check_positive_number("max_latency_ms", self.max_latency_ms)
         check_positive_int("batch_size", self.batch_size)
+        if self.train_batch_size is not None:
+            check_positive_int("train_batch_size", self.train_batch_size)
+
+    @property
+    def training_batch_size(self) -> int:
+        """Batch size of the training-memory ceiling (``train_batch_size`` or ``batch_size``)."""
+        return self.train_batch_size if self.train_batch_size is not None else self.batch_size
+
+    def is_empty(self) -> bool:
+        """True when no ceiling is set."""
+        return all(getattr(self, name) is None for name in (
+            "max_params", "max_macs", "max_train_memory_bytes", "max_inference_memory_bytes",
+            "max_latency_ms"))

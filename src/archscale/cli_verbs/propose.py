@@ -1,0 +1,196 @@
+"""``archscale propose``: a concrete architecture for a task and a budget, with its reasons.
+
+Pure Python unless ``--calibrate`` or ``--verify`` is given (those time real Keras models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from archscale.cli_verbs.common import UsageError, parse_shape, positive_int, print_json
+
+NAME = "propose"
+HELP = "propose an architecture for a task and budget, with every dimension explained"
+DESCRIPTION = """\
+Propose a concrete architecture from what the data looks like (--input, --classes, --samples)
+and what you can afford (any of --max-params, --max-macs, --max-train-memory,
+--max-inference-memory, --max-latency-ms; memory and latency at --batch). The family follows
+from the modality, the input size and how tight the compute budget is (or --family); the
+dimensions are scaled EfficientNet-style and solved against the analytic costs so that the
+binding budget is used as fully as possible without exceeding any budget. The output is a
+short design note (architecture, costs against the budgets, the rules applied and their
+sources, training recipe, tuning search space); --json prints everything, --out writes the
+spec JSON that 'archscale profile' and archscale.build accept.
+
+Counts accept SI suffixes (200M, 4.1G, 2e6); sizes accept KB/MB/GB (powers of 1000) and
+KiB/MiB/GiB (powers of 1024; a bare 512M is MiB). A latency budget needs this machine's
+calibration: run 'archscale propose --calibrate --batch N' once (about 10-20 s, cached for 30
+days under $ARCHSCALE_CACHE_DIR or ~/.cache/archscale). --verify measures the proposal's real
+latency and shrinks it until it fits. Impossible budgets exit with code 2.
+"""
+EXAMPLES = """\
+examples:
+  archscale propose --input 40 --classes 10 --samples 4000
+  archscale propose --input 40x1 --classes 10 --samples 4000
+  archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-macs 200M --max-params 2M
+  archscale propose --input 224x224x3 --classes 1000 --samples 1281167 --max-macs 4.1G --json
+  archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-train-memory 2GiB \\
+      --batch 64 --out spec.json
+  archscale propose --calibrate --batch 1
+  archscale propose --input 64x64x3 --classes 200 --samples 100000 --max-latency-ms 5 \\
+      --batch 1 --verify
+"""
+
+MODALITIES = ("vector", "sequence", "image")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``archscale propose``."""
+    task = parser.add_argument_group("task")
+    task.add_argument("--input", "--input-shape", dest="input", metavar="SHAPE",
+                      help="one example's shape: 40 (vector), 40x1 or 128x8 (sequence: length x "
+                           "channels), 32x32x3 (image)")
+    task.add_argument("--classes", type=positive_int, metavar="N",
+                      help="number of classes (or regression outputs with --regression)")
+    task.add_argument("--samples", metavar="N",
+                      help="number of training samples (50000, 50k, 1.28M)")
+    task.add_argument("--regression", action="store_true",
+                      help="--classes counts regression outputs (linear output, MSE loss)")
+    task.add_argument("--modality", choices=MODALITIES,
+                      help="override the modality implied by the rank of --input")
+    task.add_argument("--family", metavar="NAME",
+                      help="use this family instead of the rule's choice (see 'archscale "
+                           "catalogue')")
+    budget = parser.add_argument_group("budget (all optional, any combination)")
+    budget.add_argument("--max-params", metavar="COUNT", help="parameter ceiling, e.g. 2M")
+    budget.add_argument("--max-macs", metavar="COUNT",
+                        help="multiply-accumulates per example ceiling, e.g. 200M or 4.1G")
+    budget.add_argument("--max-train-memory", metavar="SIZE",
+                        help="training peak memory ceiling at --batch (or --train-batch), "
+                             "e.g. 2GiB")
+    budget.add_argument("--max-inference-memory", metavar="SIZE",
+                        help="inference peak memory ceiling at --batch, e.g. 512MB")
+    budget.add_argument("--max-latency-ms", metavar="MS",
+                        help="inference latency ceiling at --batch on this machine (needs "
+                             "--calibrate once)")
+    budget.add_argument("--batch", type=positive_int, metavar="N",
+                        help="batch size of the memory and latency ceilings (default: 1)")
+    budget.add_argument("--train-batch", type=positive_int, metavar="N",
+                        help="batch size of --max-train-memory when it differs from --batch")
+    action = parser.add_argument_group("actions and output")
+    action.add_argument("--calibrate", action="store_true",
+                        help="measure this machine's latency calibration at --batch (imports "
+                             "TensorFlow; about 10-20 s) and cache it")
+    action.add_argument("--verify", action="store_true",
+                        help="build the proposal, measure its real latency and shrink it "
+                             "until it fits --max-latency-ms (imports TensorFlow)")
+    action.add_argument("--out", metavar="PATH",
+                        help="write the proposed spec JSON here (for 'archscale profile PATH' "
+                             "and archscale.load_spec)")
+
+
+def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Validate the options and build ``Task`` and ``Budget``.
+
+    Raises:
+        ArchscaleError: missing, malformed or contradictory options (exit code 2).
+    """
+    from archscale.heuristics.units import (parse_bytes, parse_count, parse_positive_float)
+    from archscale.specs import Budget, Task
+
+    missing = [opt for opt, value in (("--classes", args.classes), ("--samples", args.samples))
+               if value is None]
+    if missing:
+        raise UsageError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                         f"required with --input. Received: --input={args.input!r}")
+    if args.verify and args.max_latency_ms is None:
+        raise UsageError("--verify measures latency against --max-latency-ms, which is "
+                         "missing. Received: --verify without --max-latency-ms")
+    if args.train_batch is not None and args.max_train_memory is None:
+        raise UsageError("--train-batch sets the batch of --max-train-memory, which is "
+                         f"missing. Received: --train-batch={args.train_batch}")
+    shape = parse_shape(args.input, "--input")
+    task = Task(input_shape=shape, classes=args.classes,
+                samples=parse_count(args.samples, "--samples"), modality=args.modality,
+                family=args.family, regression=args.regression)
+    budget = Budget(
+        max_params=None if args.max_params is None else parse_count(args.max_params,
+                                                                    "--max-params"),
+        max_macs=None if args.max_macs is None else parse_count(args.max_macs, "--max-macs"),
+        max_train_memory_bytes=None if args.max_train_memory is None else
+        parse_bytes(args.max_train_memory, "--max-train-memory"),
+        max_inference_memory_bytes=None if args.max_inference_memory is None else
+        parse_bytes(args.max_inference_memory, "--max-inference-memory"),
+        max_latency_ms=None if args.max_latency_ms is None else
+        parse_positive_float(args.max_latency_ms, "--max-latency-ms"),
+        batch_size=args.batch or 1, train_batch_size=args.train_batch)
+    return task, budget
+
+
+def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
+    from archscale.cli_verbs.common import import_tensorflow
+    from archscale.heuristics.calibration import run_calibration, save_calibration
+
+    import_tensorflow()
+    rates = run_calibration(args.batch or 1)
+    path = save_calibration(rates)
+    if not args.json:
+        print(f"latency calibration at batch {rates.batch_size} saved to {path}: conv "
+              f"{rates.conv_gflops:.1f} GFLOP/s, depthwise {rates.depthwise_gflops:.1f} "
+              f"GFLOP/s, dense {rates.dense_gflops:.1f} GFLOP/s, element-wise "
+              f"{rates.elementwise_gelements:.2f} Gelem/s, {rates.overhead_ms * 1e3:.1f} us "
+              "per layer", file=sys.stderr if args.input else sys.stdout)
+    return {"path": str(path), **rates.to_dict()}
+
+
+def _write_spec(path: str, text: str) -> None:
+    from archscale.errors import InputFileError
+
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        raise InputFileError(f"cannot write --out {path!r}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Calibrate and/or propose; print the design note or JSON.
+
+    Returns:
+        0, or 1 when ``--verify`` could not make the proposal fit the latency budget.
+    """
+    if args.input is None:
+        if not args.calibrate:
+            raise UsageError("--input is required (or --calibrate alone). Received: no --input")
+        calibration = _calibrate(args)
+        if args.json:
+            print_json({"calibration": calibration})
+        return 0
+    task, budget = _task_and_budget(args)
+    calibration = _calibrate(args) if args.calibrate else None
+    from archscale.heuristics.propose import propose
+    from archscale.heuristics.verify import verify
+
+    proposal = propose(task, budget)
+    if args.verify:
+        from archscale.cli_verbs.common import import_tensorflow
+
+        import_tensorflow()
+        proposal = verify(proposal)
+    if args.out:
+        _write_spec(args.out, proposal.spec_json())
+    if args.json:
+        data = proposal.to_dict()
+        if calibration is not None:
+            data["calibration"] = calibration
+        print_json(data)
+    else:
+        from archscale.heuristics.report import design_note
+
+        print(design_note(proposal))
+        if args.out:
+            print(f"\nspec written to {args.out} (archscale profile {args.out})")
+    failed = proposal.verification is not None and proposal.verification["status"] != "fits"
+    return 1 if failed else 0

@@ -1,0 +1,21 @@
+"""Sizing heuristics: task and budget rules (each cited), the budget solver and ``propose``.
+
+Pure Python (plus scipy for the solver); TensorFlow is imported only when calibrating latency
+or verifying a proposal (``archscale.heuristics.tf_timing``). Modules:
+
+- ``rules``: family choice, MLP taper and depth, downsampling stages, stage widths and blocks;
+- ``capacity``: parameter range from the samples, regularisation defaults, training recipe;
+- ``plans`` / ``plans_image``: how each family scales with depth, width and resolution;
+- ``solver``: compound scaling solved with scipy against the analytic cost, greedy fill;
+- ``propose``: ``propose(task, budget) -> Proposal`` and ``verify`` (real latency);
+- ``calibration`` / ``tf_timing``: per-machine latency calibration;
+- ``units``: ``"200M"``, ``"2GiB"`` parsing; ``search_space``: keras-tuner ranges.
+
+Example::
+
+    from archscale import Budget, Task
+    from archscale.heuristics.propose import propose
+    p = propose(Task(input_shape=(32, 32, 3), classes=10, samples=50_000),
+                Budget(max_macs=200_000_000, max_params=2_000_000))
+    print(p.description, p.predicted["macs"], p.binding)
+"""

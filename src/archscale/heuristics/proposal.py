@@ -1,0 +1,110 @@
+"""The ``Proposal``: a proposed architecture, its predicted costs and its reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from archscale.errors import SpecError
+from archscale.heuristics.capacity import Recipe, Regularisation
+from archscale.heuristics.plans import Knobs, Plan
+from archscale.heuristics.rules import Step
+from archscale.heuristics.search_space import DROPOUT_FAMILIES
+from archscale.specs import ArchSpec, Budget, Task
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed architecture, its predicted costs and the reasons for every dimension.
+
+    Attributes:
+        task / budget: The inputs.
+        spec: The architecture (``archscale.build(spec)``, ``archscale.profile(spec)``).
+        family / variant / description: What was proposed, in words.
+        rationale: Ordered ``Step`` rows (rule, inputs, result, source).
+        predicted: Params, MACs, FLOPs, memory (bytes) and latency (ms, ``None`` without a
+            calibration) at the budget's batch sizes.
+        utilisation: Per limit: ``limit``, ``value``, ``fraction``, ``user`` (False for the
+            data-derived capacity ceiling).
+        binding: Name of the limit with the highest utilisation.
+        fill_note: Why the binding limit is used below 90 %, or ``None``.
+        capacity: ``(low, high)`` parameter range from the data.
+        regularisation / recipe: Training defaults.
+        search_space: Keras-tuner hyperparameters around the proposal.
+        preprocessing: ``{"resize_to": [h, w]}`` when the input resolution was scaled down.
+        scaling: Solver details: phi, coefficients, knobs, moves, evaluations.
+        verification: ``--verify`` result, or ``None``.
+    """
+
+    task: Task
+    budget: Budget
+    spec: ArchSpec
+    family: str
+    variant: str
+    description: str
+    rationale: tuple[Step, ...]
+    predicted: dict[str, Any]
+    utilisation: dict[str, dict[str, Any]]
+    binding: str | None
+    fill_note: str | None
+    capacity: tuple[int, int]
+    regularisation: Regularisation
+    recipe: Recipe
+    search_space: dict[str, Any]
+    preprocessing: dict[str, Any]
+    scaling: dict[str, Any]
+    verification: dict[str, Any] | None = None
+    plan: Plan | None = field(default=None, compare=False, repr=False)
+    knobs: Knobs = field(default=(), compare=False, repr=False)
+
+    def spec_json(self) -> str:
+        """The spec JSON ``archscale profile`` / ``archscale.load_spec`` accept."""
+        return self.spec.to_json(indent=2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as one JSON-ready dict (``spec`` is the loadable spec)."""
+        return {
+            "spec": self.spec.to_dict(), "family": self.family, "variant": self.variant,
+            "description": self.description, "task": _plain(dataclasses.asdict(self.task)),
+            "budget": _plain(dataclasses.asdict(self.budget)), "predicted": self.predicted,
+            "utilisation": self.utilisation, "binding": self.binding,
+            "fill_note": self.fill_note,
+            "capacity": {"low_params": self.capacity[0], "high_params": self.capacity[1]},
+            "regularisation": self.regularisation.to_dict(), "recipe": self.recipe.to_dict(),
+            "search_space": self.search_space, "preprocessing": self.preprocessing,
+            "scaling": self.scaling, "rationale": [s.to_dict() for s in self.rationale],
+            "verification": self.verification,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """``to_dict()`` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def respec(self, width_multiplier: float = 1.0, depth_multiplier: float = 1.0,
+               dropout: float | None = None) -> ArchSpec:
+        """The proposal scaled by multipliers (the search space's axes), for tuning.
+
+        Args:
+            width_multiplier: Scales every width (rounded to multiples of 8).
+            depth_multiplier: Scales every stage's blocks (rounded up).
+            dropout: Dropout for families that have it (default: the proposal's).
+
+        Returns:
+            The scaled spec (it may exceed the budget; check with ``archscale.profile``).
+        """
+        if self.plan is None:
+            raise SpecError("respec needs a proposal made in this process (its plan is not "
+                            "serialised). Received: a deserialised proposal")
+        knobs = self.plan.scale(self.knobs, width_multiplier, depth_multiplier)
+        rate = self.regularisation.dropout if dropout is None else dropout
+        return self.plan.spec(knobs, rate if self.family in DROPOUT_FAMILIES else 0.0)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value

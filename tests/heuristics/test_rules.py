@@ -1,0 +1,188 @@
+"""The sizing rules, capacity, regularisation and recipe functions, and the family plans."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import archscale
+from archscale.errors import SpecError
+from archscale.heuristics.capacity import (capacity_range, recipe_batch_size, recipe_epochs,
+                                           regularisation, training_recipe)
+from archscale.heuristics.plans import make_plan
+from archscale.heuristics.plans_image import resolution_levels
+from archscale.heuristics.rules import (blocks_per_stage, check_family_fits_task,
+                                        choose_family, doubling_widths, downsampling_halvings,
+                                        mlp_depth, mlp_taper, round_width, variant_for)
+from archscale.specs import Task
+
+FAMILIES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet", "regnet")
+
+
+@pytest.mark.parametrize("size, halvings", [(1, 0), (8, 0), (9, 1), (16, 1), (32, 2), (40, 3),
+                                            (56, 3), (64, 3), (224, 5), (1000, 7)])
+def test_downsampling_stops_at_4_to_8(size, halvings):
+    assert downsampling_halvings(size) == halvings
+    final = size
+    for _ in range(halvings):
+        final = math.ceil(final / 2)
+    assert final <= 8 and (halvings == 0 or final >= 4)
+
+
+def test_widths_double_and_blocks_follow_resnet():
+    assert doubling_widths(64, 4) == (64, 128, 256, 512)
+    assert doubling_widths(64, 6) == (64, 128, 256, 512, 512, 512)
+    assert blocks_per_stage(4, "bottleneck") == (3, 4, 6, 3)
+    assert blocks_per_stage(3, "basic") == (3, 3, 3)
+    assert blocks_per_stage(2, "plain") == (2, 2)
+    assert all(len(blocks_per_stage(n, "bottleneck")) == n for n in range(1, 8))
+
+
+@pytest.mark.parametrize("n_in, n_out, depth", [(40, 10, 2), (784, 10, 3), (4, 100, 2),
+                                                (10, 10, 1)])
+def test_mlp_taper_is_a_geometric_pyramid_between_input_and_output(n_in, n_out, depth):
+    taper = mlp_taper(n_in, n_out, depth)
+    assert len(taper) == depth
+    low, high = sorted((n_in, n_out))
+    assert all(low - 1e-9 <= t <= high + 1e-9 for t in taper)
+    sizes = (n_in, *taper, n_out)
+    ratios = [a / b for a, b in zip(sizes, sizes[1:])]
+    assert max(ratios) == pytest.approx(min(ratios))
+
+
+def test_mlp_depth_grows_with_the_target_and_widths_round_to_8():
+    depths = [mlp_depth(t) for t in (100, 4_999, 5_000, 999_999, 1e6, 2e7, 1e9)]
+    assert depths == sorted(depths) and depths[0] == 1 and depths[-1] == 4
+    assert [round_width(v) for v in (1, 11, 12, 100, 1003)] == [8, 8, 16, 104, 1000]
+
+
+def task(shape, classes=10, samples=10_000, **kw):
+    return Task(input_shape=shape, classes=classes, samples=samples, **kw)
+
+
+@pytest.mark.parametrize("shape, macs, params, family, variant", [
+    ((40,), None, 1e5, "mlp", "mlp"),
+    ((40, 1), None, 1e5, "cnn1d", "cnn1d"),
+    ((128, 8), None, 1e5, "cnn1d", "cnn1d"),
+    ((1000, 1), None, 1e5, "resnet", "resnet-1d"),
+    ((32, 32, 3), 1e9, 1e7, "resnet", "resnet-cifar"),
+    ((64, 64, 3), None, 1e7, "resnet", "resnet-cifar"),
+    ((224, 224, 3), 4.1e9, 3e7, "resnet", "resnet-imagenet"),
+    ((224, 224, 3), 1.0e9, 3e7, "efficientnet", "efficientnet"),
+    ((224, 224, 3), 3e8, 3e7, "mobilenet_v2", "mobilenet_v2"),
+    ((448, 448, 3), 1.2e9, 3e7, "mobilenet_v2", "mobilenet_v2"),  # 300 M at 224
+    ((224, 224, 3), None, 3e6, "mobilenet_v2", "mobilenet_v2"),
+    ((224, 224, 3), None, 1e7, "efficientnet", "efficientnet"),
+    ((224, 224, 3), None, 3e7, "resnet", "resnet-imagenet"),
+])
+def test_family_choice(shape, macs, params, family, variant):
+    choice = choose_family(task(shape), macs, params)
+    assert (choice.family, choice.variant) == (family, variant)
+    assert choice.reason and choice.source
+    assert all(alt != family for alt, _ in choice.alternatives)
+    assert choice.variant not in choice.fallbacks
+
+
+def test_vector_modality_of_an_image_gives_an_mlp():
+    assert choose_family(task((8, 8, 1), modality="vector"), None, 1e5).family == "mlp"
+
+
+@pytest.mark.parametrize("family, shape, ok", [
+    ("mlp", (40,), True), ("mlp", (32, 32, 3), True), ("cnn1d", (40, 1), True),
+    ("cnn1d", (40,), False), ("cnn1d", (8, 8, 3), False), ("resnet", (40, 2), True),
+    ("resnet", (40,), False), ("mobilenet_v2", (40, 1), False), ("regnet", (64, 64, 3), True),
+    ("nope", (40,), False),
+])
+def test_family_override_compatibility(family, shape, ok):
+    t = task(shape)
+    if ok:
+        check_family_fits_task(family, t, FAMILIES)
+    else:
+        with pytest.raises(SpecError, match=r"Received: .*family="):
+            check_family_fits_task(family, t, FAMILIES)
+
+
+def test_variant_for_resnet():
+    assert variant_for("resnet", task((40, 1))) == "resnet-1d"
+    assert variant_for("resnet", task((64, 64, 3))) == "resnet-cifar"
+    assert variant_for("resnet", task((65, 65, 3))) == "resnet-imagenet"
+    assert variant_for("regnet", task((65, 65, 3))) == "regnet"
+
+
+@pytest.mark.parametrize("samples, modality, high", [(1_281_167, "image", 32_029_175),
+                                                     (50_000, "image", 1_250_000),
+                                                     (4_000, "vector", 16_000),
+                                                     (10, "sequence", 1_100)])
+def test_capacity_range(samples, modality, high):
+    low, top = capacity_range(samples, modality, classes=10)
+    assert top == high and low == round(high / 16)
+
+
+@pytest.mark.parametrize("params, samples", [(25_600_000, 1_281_167), (5_300_000, 1_281_167),
+                                             (36_000_000, 50_000), (1_000, 100_000),
+                                             (15_000, 4_000)])
+def test_regularisation_is_bounded_and_anchored(params, samples):
+    reg = regularisation(params, samples)
+    assert 0 <= reg.dropout <= 0.5 and 1e-5 <= reg.weight_decay <= 5e-4
+    assert 5 <= reg.early_stopping_patience <= 30
+    rho = params / samples
+    if 19 < rho < 21:  # ResNet-50 on ImageNet: 1e-4 (He et al. 2015)
+        assert reg.weight_decay == pytest.approx(1e-4, rel=0.05)
+    if 3.9 < rho < 4.5:  # EfficientNet-B0: dropout 0.2
+        assert reg.dropout == 0.2
+
+
+def test_regularisation_is_monotone_in_the_ratio():
+    regs = [regularisation(p, 10_000) for p in (1_000, 10_000, 100_000, 1_000_000, 10**8)]
+    for a, b in zip(regs, regs[1:]):
+        assert a.dropout <= b.dropout and a.weight_decay <= b.weight_decay
+        assert a.early_stopping_patience <= b.early_stopping_patience
+
+
+def test_recipes():
+    assert (recipe_batch_size(1_281_167), recipe_batch_size(50_000),
+            recipe_batch_size(4_000)) == (256, 128, 32)
+    assert recipe_epochs(1_281_167) == 90 and 150 <= recipe_epochs(50_000) <= 180
+    r = training_recipe("resnet", 1_281_167)
+    assert (r.optimizer, r.learning_rate, r.batch_size, r.warmup_epochs) == ("momentum", 0.1,
+                                                                           256, 5)
+    assert training_recipe("efficientnet", 1_281_167).optimizer == "rmsprop"
+    mlp = training_recipe("mlp", 4_000, regression=True)
+    assert (mlp.optimizer, mlp.learning_rate, mlp.loss) == ("adam", 1e-3, "mean_squared_error")
+
+
+def test_resolution_levels():
+    assert resolution_levels(224)[:3] == (96, 104, 112) and resolution_levels(224)[-1] == 224
+    assert resolution_levels(100) == (56, 64, 72, 80, 88, 96, 100)
+    assert resolution_levels(80) == (40, 48, 56, 64, 72, 80)
+    assert resolution_levels(40) == (32, 40) and resolution_levels(32) == (32,)
+
+
+PLAN_TASKS = [
+    ("mlp", task((40,))), ("cnn1d", task((40, 1))), ("resnet-1d", task((600, 2))),
+    ("resnet-cifar", task((32, 32, 3))), ("resnet-imagenet", task((96, 96, 3))),
+    ("mobilenet_v2", task((128, 128, 3))), ("efficientnet", task((128, 128, 3))),
+    ("regnet", task((64, 64, 3))), ("inception", task((80, 80, 3))),
+    ("inception", task((40, 40, 3))),
+]
+
+
+@pytest.mark.parametrize("variant, t", PLAN_TASKS, ids=[f"{v}-{t.input_shape}"
+                                                       for v, t in PLAN_TASKS])
+def test_plans_build_and_grow_monotonically(variant, t):
+    plan = make_plan(t, variant, 1e6)
+    small, base = plan.minimum(), plan.knobs_at(1.0, 1.0, 1.0)
+    costs = [archscale.profile(plan.spec(k)) for k in (small, base)]
+    assert costs[0].params <= costs[1].params and costs[0].macs <= costs[1].macs
+    assert plan.spec(base).classes == t.classes
+    for index, name in enumerate(plan.move_names()):  # every move grows (or keeps) every cost
+        moved = plan.move(base, index)
+        if moved is None:
+            continue
+        after = archscale.profile(plan.spec(moved))
+        assert after.params >= costs[1].params and after.macs >= costs[1].macs, name
+    assert plan.describe(base) and plan.table(base)[1]
+    path = [plan.at_phi(phi) for phi in (-30, -5, 0, 3, 8)]
+    macs = [archscale.profile(plan.spec(k)).macs for k in path]
+    assert macs == sorted(macs)
