@@ -1,0 +1,420 @@
+"""Datasets for accuracy measurements. None of them downloads anything.
+
+``load_dataset(name, **options)`` returns a validated ``Dataset``:
+
+========================  ================  ===============================================
+name                      input_shape        source
+========================  ================  ===============================================
+``mnist1d``               ``(40,)``          ``mnist1d.data.make_dataset`` (procedural, 4000/1000)
+``mnist1d_seq``           ``(40, 1)``        the same arrays as a length-40, 1-channel sequence
+``digits``                ``(8, 8, 1)``      scikit-learn's bundled 8x8 digits, scaled to [0, 1]
+``synthetic``             ``(R, R, C)``      procedural shifted-texture images (see below)
+``npz:/path/file.npz``    from the file      arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``
+========================  ================  ===============================================
+
+Labels are integer class ids in ``[0, classes)``. One-hot label matrices of shape
+``(n, classes)`` (rows of 0/1 with exactly one 1) are accepted and converted with ``argmax``;
+``(n, 1)`` label columns are flattened; float labels must hold whole numbers. Inputs are converted to ``float32``. Generated arrays are cached in memory
+per process; MNIST-1D is also cached on disk (``$ARCHSCALE_CACHE_DIR``, else
+``$XDG_CACHE_HOME/archscale``, else ``~/.cache/archscale``; set ``ARCHSCALE_CACHE_DIR`` to an
+empty string to disable the disk cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import random
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from archscale.errors import ArchscaleError, InputFileError, SpecError
+from archscale.specs import check_fraction, check_positive_int, check_positive_number
+
+DATASETS = ("mnist1d", "mnist1d_seq", "digits", "synthetic", "npz:<path>")
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A train/test split ready for ``keras.Model.fit`` (arrays are read-only).
+
+    Attributes:
+        name: Dataset name as given to ``load_dataset`` (``npz:`` paths are made absolute).
+        x_train, y_train, x_test, y_test: ``float32`` inputs and ``int64`` class ids.
+        input_shape: Shape of one example without the batch axis.
+        classes: Number of classes; every label is in ``[0, classes)``.
+        options: The generation options used (for records and job keys).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    input_shape: tuple[int, ...]
+    classes: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """SHA-256 (first 16 hex chars) of the four arrays and the class count."""
+        digest = hashlib.sha256(str(self.classes).encode())
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
+
+    def to_row(self) -> dict[str, Any]:
+        """Flat record columns describing the dataset."""
+        return {
+            "dataset": self.name,
+            "dataset_train_examples": int(len(self.y_train)),
+            "dataset_test_examples": int(len(self.y_test)),
+            "dataset_input_shape": list(self.input_shape),
+            "dataset_classes": self.classes,
+            "dataset_hash": self.content_hash(),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (shared by every loader)
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_inputs(split: str, x: Any, fail: Callable[[str], ArchscaleError]) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise fail(f"x_{split} must hold numbers; got dtype {x.dtype}. Received: "
+                   f"x_{split}.dtype={x.dtype}")
+    if x.ndim < 2 or x.ndim > 4:
+        raise fail(f"x_{split} must have shape (examples, features...) of rank 2 to 4. "
+                   f"Received: x_{split}.shape={x.shape}")
+    if len(x) == 0:
+        raise fail(f"the {split} split is empty. Received: x_{split}.shape={x.shape}")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise fail(f"x_{split} contains NaN or infinite values. Received: "
+                   f"x_{split} with {int((~np.isfinite(x)).sum())} non-finite entries")
+    return x
+
+
+def _as_labels(split: str, y: Any,
+               fail: Callable[[str], ArchscaleError]) -> tuple[np.ndarray, int]:
+    """Class ids as int64, and the one-hot width (0 when the labels were not one-hot)."""
+    y = np.asarray(y)
+    width = 0
+    if y.dtype.kind not in "biuf":
+        raise fail(f"y_{split} must hold integer class ids; got dtype {y.dtype}. Received: "
+                   f"y_{split}.dtype={y.dtype}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.ndim == 2 and y.shape[1] > 1:
+        if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+            raise fail(f"y_{split} of shape {y.shape} is not one-hot (each row a single 1). "
+                       f"Received: y_{split}.shape={y.shape}")
+        y, width = y.argmax(axis=1), y.shape[1]
+    if y.ndim != 1:
+        raise fail(f"y_{split} must be a vector of class ids or a one-hot matrix. Received: "
+                   f"y_{split}.shape={y.shape}")
+    if len(y) == 0:
+        raise fail(f"the {split} split is empty. Received: y_{split}.shape={y.shape}")
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and (y == np.round(y)).all()):
+        raise fail(f"y_{split} must hold integer class ids; found non-integer values. "
+                   f"Received: y_{split}.dtype={y.dtype}")
+    return y.astype(np.int64), width
+
+
+def dataset_from_arrays(name: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any, *,
+                        classes: int | None = None, options: Mapping[str, Any] | None = None,
+                        error: type[ArchscaleError] = SpecError) -> Dataset:
+    """Validate arrays and wrap them in a ``Dataset``.
+
+    Args:
+        name: Dataset name recorded with results.
+        x_train, y_train, x_test, y_test: Inputs (numeric, rank 2 to 4 with the example axis
+            first) and labels (class ids, a ``(n, 1)`` column, or one-hot rows).
+        classes: Number of classes; default ``max(label) + 1`` (one-hot: the row width).
+        options: Generation options kept in ``Dataset.options``.
+        error: Exception class raised on invalid data (``InputFileError`` for user files).
+
+    Returns:
+        A ``Dataset`` with read-only ``float32`` inputs and ``int64`` labels.
+
+    Raises:
+        SpecError / ``error``: wrong dtypes, empty splits, mismatched shapes or lengths, labels
+            outside ``[0, classes)``, non-finite inputs.
+    """
+    def fail(message: str) -> ArchscaleError:
+        return error(f"dataset {name!r}: {message}")
+
+    xs = {"train": _as_inputs("train", x_train, fail), "test": _as_inputs("test", x_test, fail)}
+    (y_tr, w_tr), (y_te, w_te) = (_as_labels("train", y_train, fail),
+                                  _as_labels("test", y_test, fail))
+    ys, onehot_width = {"train": y_tr, "test": y_te}, max(w_tr, w_te)
+    for split in ("train", "test"):
+        if len(xs[split]) != len(ys[split]):
+            raise fail(f"x_{split} and y_{split} have different lengths. Received: "
+                       f"len(x_{split})={len(xs[split])}, len(y_{split})={len(ys[split])}")
+    if xs["train"].shape[1:] != xs["test"].shape[1:]:
+        raise fail("x_train and x_test examples have different shapes. Received: "
+                   f"x_train.shape={xs['train'].shape}, x_test.shape={xs['test'].shape}")
+    if classes is None:
+        classes = max(int(onehot_width), int(max(ys["train"].max(), ys["test"].max())) + 1)
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
+        raise fail(f"classes must be an int >= 2. Received: classes={classes!r}")
+    for split in ("train", "test"):
+        bad = ys[split][(ys[split] < 0) | (ys[split] >= classes)]
+        if bad.size:
+            raise fail(f"y_{split} has labels outside [0, {classes}). Received: "
+                       f"label={int(bad[0])}")
+    for array in (*xs.values(), *ys.values()):
+        array.setflags(write=False)
+    return Dataset(name=name, x_train=xs["train"], y_train=ys["train"], x_test=xs["test"],
+                   y_test=ys["test"], input_shape=tuple(int(d) for d in xs["train"].shape[1:]),
+                   classes=classes, options=dict(options or {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders
+# ---------------------------------------------------------------------------------------------
+
+
+def _cache_dir() -> str | None:
+    configured = os.environ.get("ARCHSCALE_CACHE_DIR")
+    if configured is not None:
+        return configured or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "archscale")
+
+
+def _mnist1d_arrays(seed: int, num_samples: int) -> dict[str, np.ndarray]:
+    """Generate MNIST-1D with the package's defaults (seed 42 = the published data)."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed, args.num_samples = seed, num_samples
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:  # make_dataset reseeds the global generators; leave the caller's state alone
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    return {"x_train": data["x"], "y_train": data["y"], "x_test": data["x_test"],
+            "y_test": data["y_test"]}
+
+
+def _cached_mnist1d(seed: int, num_samples: int) -> dict[str, np.ndarray]:
+    directory = _cache_dir()
+    path = directory and os.path.join(directory, f"mnist1d_seed{seed}_n{num_samples}.npz")
+    if path and os.path.exists(path):
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return {key: stored[key] for key in NPZ_KEYS}
+        except (OSError, ValueError, KeyError):
+            pass  # corrupt cache entry: regenerate and overwrite
+    arrays = _mnist1d_arrays(seed, num_samples)
+    if path:
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache location only costs regeneration time
+    return arrays
+
+
+def _load_mnist1d(name: str, *, seed: int = 42, num_samples: int = 5000) -> Dataset:
+    """MNIST-1D (Greydanus 2020): 80/20 split, 10 classes, length-40 signals."""
+    check_positive_int("seed", seed, allow_zero=True)
+    check_positive_int("num_samples", num_samples)
+    if num_samples < 50:
+        raise SpecError(f"num_samples must be at least 50. Received: num_samples={num_samples}")
+    arrays = _cached_mnist1d(seed, num_samples)
+    if name == "mnist1d_seq":
+        arrays = {k: v[..., None] if k.startswith("x") else v for k, v in arrays.items()}
+    return dataset_from_arrays(name, **arrays, classes=10,
+                               options={"seed": seed, "num_samples": num_samples})
+
+
+def _load_digits(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 1797 8x8 digits, pixel values / 16, stratified split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    check_fraction("test_fraction", test_fraction)
+    check_positive_int("seed", seed, allow_zero=True)
+    if not test_fraction:
+        raise SpecError("test_fraction must be > 0. Received: test_fraction=0")
+    digits = load_digits()
+    x = (digits.images / 16.0)[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, digits.target, test_size=test_fraction, random_state=seed, stratify=digits.target)
+    return dataset_from_arrays(name, x_train, y_train, x_test, y_test, classes=10,
+                               options={"test_fraction": test_fraction, "seed": seed})
+
+
+def _synthetic_arrays(rng: np.random.Generator, labels: np.ndarray, resolution: int,
+                      channels: int, textures: np.ndarray, max_shift: int,
+                      noise: float) -> np.ndarray:
+    """Images of the class textures, circularly shifted, amplitude-jittered, plus noise."""
+    n, r = len(labels), resolution
+    grid = 2 * np.pi * np.arange(r) / r
+    shifts = rng.integers(-max_shift, max_shift + 1, size=(n, 2))
+    gain = rng.uniform(0.8, 1.2, size=n).astype(np.float32)
+    x = rng.normal(0.0, noise, size=(n, r, r, channels)).astype(np.float32)
+    freqs, amps, phases = textures
+    for c in range(len(amps)):
+        idx = np.flatnonzero(labels == c)
+        for ch in range(channels):
+            for (fy, fx), amp, phase in zip(freqs[c, ch], amps[c, ch], phases[c, ch]):
+                theta = fy * grid[:, None] + fx * grid[None, :]                    # (r, r)
+                phi = phase - 2 * np.pi * (fy * shifts[idx, 0] + fx * shifts[idx, 1]) / r
+                wave = (np.cos(phi)[:, None, None] * np.cos(theta)
+                        - np.sin(phi)[:, None, None] * np.sin(theta))
+                x[idx, :, :, ch] += (gain[idx, None, None] * amp * wave).astype(np.float32)
+    return x
+
+
+def _load_synthetic(name: str, *, resolution: int = 32, channels: int = 3, classes: int = 10,
+                    samples: int = 2000, test_samples: int = 500, noise: float = 2.0,
+                    max_shift: int | None = None, waves: int = 4, seed: int = 0) -> Dataset:
+    """Procedural image task: each class is a texture (a sum of ``waves`` random low-frequency
+    2-D sinusoids per channel, unit RMS); an example is its class texture circularly shifted by
+    up to ``max_shift`` pixels (default ``resolution // 4``) along each axis, scaled by
+    U(0.8, 1.2), plus Gaussian noise of std ``noise``. Deterministic given ``seed``; classes
+    are balanced."""
+    for field_name, value in (("resolution", resolution), ("channels", channels),
+                              ("classes", classes), ("samples", samples),
+                              ("test_samples", test_samples), ("waves", waves)):
+        check_positive_int(field_name, value)
+    check_positive_int("seed", seed, allow_zero=True)
+    if classes < 2:
+        raise SpecError(f"classes must be at least 2. Received: classes={classes}")
+    if noise != 0:
+        check_positive_number("noise", noise)
+    max_shift = resolution // 4 if max_shift is None else max_shift
+    check_positive_int("max_shift", max_shift, allow_zero=True)
+    rng = np.random.default_rng(seed)
+    span = max(1, min(3, resolution // 4))
+    freqs = rng.integers(-span, span + 1, size=(classes, channels, waves, 2))
+    freqs[(freqs == 0).all(axis=-1)] = (0, 1)  # no constant waves
+    amps = rng.normal(size=(classes, channels, waves))
+    amps *= np.sqrt(2.0 / (amps ** 2).sum(axis=-1, keepdims=True))  # unit RMS per channel
+    phases = rng.uniform(0, 2 * np.pi, size=(classes, channels, waves))
+    labels = [rng.permutation(np.arange(n) % classes) for n in (samples, test_samples)]
+    xs = [_synthetic_arrays(rng, y, resolution, channels, (freqs, amps, phases),
+                            max_shift, noise) for y in labels]
+    options = {"resolution": resolution, "channels": channels, "classes": classes,
+               "samples": samples, "test_samples": test_samples, "noise": noise,
+               "max_shift": max_shift, "waves": waves, "seed": seed}
+    return dataset_from_arrays(name, xs[0], labels[0], xs[1], labels[1], classes=classes,
+                               options=options)
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    """The four arrays of an ``.npz`` file, read without unpickling anything."""
+    def fail(reason: str) -> InputFileError:
+        return InputFileError(f"dataset file {path!r} {reason}")
+
+    try:
+        stored = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise fail(f"is not an .npz archive: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                   ) from None
+    if not isinstance(stored, np.lib.npyio.NpzFile):
+        raise fail("holds a single array (.npy), not an .npz archive with x_train, y_train, "
+                   "x_test, y_test")
+    with stored:
+        missing = [key for key in NPZ_KEYS if key not in stored.files]
+        if missing:
+            raise fail(f"lacks array {missing[0]!r}; expected {', '.join(NPZ_KEYS)}. "
+                       f"Received: keys={sorted(stored.files)}")
+        try:
+            return {key: stored[key] for key in NPZ_KEYS}
+        except ValueError as exc:  # object arrays would need pickle
+            raise fail(f"holds non-numeric (object) arrays: {str(exc).splitlines()[0]}"
+                       ) from None
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise fail(f"is corrupt: {exc}") from None
+
+
+def _load_npz(name: str, *, classes: int | None = None) -> Dataset:
+    """A user ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (no pickles)."""
+    path = os.path.abspath(os.path.expanduser(name[len("npz:"):]))
+    return dataset_from_arrays(f"npz:{path}", **_read_npz(path), classes=classes,
+                               options={"path": path}, error=InputFileError)
+
+
+_LOADERS: dict[str, Callable[..., Dataset]] = {
+    "mnist1d": _load_mnist1d,
+    "mnist1d_seq": _load_mnist1d,
+    "digits": _load_digits,
+    "synthetic": _load_synthetic,
+}
+_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Dataset] = {}
+
+
+def list_datasets() -> tuple[str, ...]:
+    """Names ``load_dataset`` accepts (``npz:<path>`` stands for any ``.npz`` file)."""
+    return DATASETS
+
+
+def dataset_kind(name: str) -> str:
+    """The loader a name selects: ``mnist1d``, ``mnist1d_seq``, ``digits``, ``synthetic``, ``npz``.
+
+    Raises:
+        SpecError: the name is not a known dataset.
+    """
+    if isinstance(name, str) and name.startswith("npz:") and len(name) > 4:
+        return "npz"
+    if name not in _LOADERS:
+        raise SpecError(f"unknown dataset; accepted: {', '.join(DATASETS)}. "
+                        f"Received: dataset={name!r}")
+    return name
+
+
+def load_dataset(name: str, **options: Any) -> Dataset:
+    """Load (generate) a dataset by name; results are cached per process.
+
+    Args:
+        name: ``mnist1d``, ``mnist1d_seq``, ``digits``, ``synthetic`` or ``npz:/path/file.npz``.
+        **options: Loader options. mnist1d: ``seed=42``, ``num_samples=5000``. digits:
+            ``test_fraction=0.2``, ``seed=0``. synthetic: ``resolution=32``, ``channels=3``,
+            ``classes=10``, ``samples=2000`` (train), ``test_samples=500``, ``noise=2.0``,
+            ``max_shift=resolution // 4``, ``waves=4``, ``seed=0``. npz: ``classes``
+            (default: largest label + 1).
+
+    Returns:
+        The validated ``Dataset``.
+
+    Raises:
+        SpecError: unknown name or option, invalid option value, invalid generated arrays.
+        InputFileError: an npz file that is unreadable, lacks a key or holds invalid arrays.
+    """
+    kind = dataset_kind(name)
+    loader = _load_npz if kind == "npz" else _LOADERS[kind]
+    accepted = [p for p in inspect.signature(loader).parameters if p != "name"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise SpecError(f"unknown option {unknown[0]!r} for dataset {kind!r}; accepted: "
+                        f"{', '.join(accepted)}. Received: {unknown[0]}={options[unknown[0]]!r}")
+    try:
+        key = (name, tuple(sorted(options.items())))
+        hash(key)
+    except TypeError:
+        raise SpecError(f"dataset options must be plain values. Received: {options!r}") from None
+    if key in _CACHE:
+        return _CACHE[key]
+    dataset = loader(name, **options)
+    if kind != "npz":  # files may change on disk: re-read them every time
+        _CACHE[key] = dataset
+    return dataset
