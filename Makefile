@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test bench demo readme clean
+.PHONY: venv test bench demo report readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/archscale catalogue
 	$(VENV)/bin/archscale profile resnet50 --input-shape 64x64x3 --classes 10 --batch 32 --no-layers
+
+## The main job: run the default sweep (resumable) and write reports/catalogue/.
+## `bench` exits 1 when some job failed; the report still gets written (failures have a section).
+report: $(STAMP)
+	$(VENV)/bin/archscale bench bench/sweeps/catalogue.toml --db archscale.db || [ $$? -eq 1 ]
+	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github
 
 ## Regenerate the catalogue table inside README.md.
 readme: $(STAMP)

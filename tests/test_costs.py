@@ -8,6 +8,7 @@ import pytest
 
 from archscale import GraphBuilder, SpecError, profile
 from archscale.costs import COST_RULES, ELEMENTWISE_FLOPS_PER_ELEMENT, OPTIMIZER_SLOTS
+from archscale.memory_model import ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES
 from archscale.graph import OPS
 
 
@@ -133,10 +134,64 @@ def test_memory_estimates_by_hand():
     assert p.weight_bytes("float16") == 2 * params
     # live: input(100) + h(50) at the first dense; then h(50)+out(10): peak 150 per example
     assert p.inference_activation_peak_bytes(batch_size=8) == 150 * 8 * 4
-    saved = (100 + 50 + 10) * 32 * 4  # dropout is a view
-    assert p.saved_activation_bytes(32) == saved
-    assert p.training_peak_bytes(32, optimizer="adam") == 4 * params * 4 + saved
-    assert p.training_peak_bytes(32, optimizer="sgd") == 4 * params * 2 + saved
+    assert p.inference_peak_bytes(8) == int((4 * params + 150 * 8 * 4) * ALLOCATOR_OVERHEAD)
+    # kept for backward: dense_0's input (100), dense_1's input = the dropout output (50, a new
+    # tensor in training) and dropout's 1-byte mask (50); the linear outputs are not kept
+    assert p.saved_activation_bytes(32) == (100 + 50) * 32 * 4 + 50 * 32
+
+
+@pytest.mark.parametrize("optimizer, slots, temporaries", [("adam", 2, 2), ("sgd", 0, 0)])
+def test_memory_training_peak_by_hand(optimizer, slots, temporaries):
+    """Walk the schedule of ``archscale.memory_model`` by hand (bytes per example x 32)."""
+    g = GraphBuilder("m")
+    h = g.dropout(g.dense(g.input((100,)), 50), 0.5)
+    p = profile(g.build(g.dense(h, 10)))
+    assert OPTIMIZER_TEMPORARIES[optimizer] == temporaries
+    params, w0, w1 = 5560, 5050 * 4, 510 * 4
+    persistent = (params + slots * params + 100 * 32) * 4
+    candidates = [
+        (200 + 200 + 50) * 32,  # forward at dropout: dense_0 out, dropout out, mask
+        # backward at dense_1: saved (dropout out 200, mask 50, dense_1 out 40) + gradients of
+        # the output (40) and of the dropout output (200); its weight gradient + temporaries
+        (290 + 240) * 32 + w1 + temporaries * w1,
+        (90 + 400) * 32 + w1,  # at dropout: dense_0's gradient joins; mask + output left
+        (40 + 200) * 32 + w1 + w0 + temporaries * w0,  # at dense_0
+        w1 + w0 + temporaries * w0,  # end of the step: every weight gradient + update
+    ]
+    expected = int((persistent + max(candidates)) * ALLOCATOR_OVERHEAD)
+    assert p.training_peak_bytes(32, optimizer=optimizer) == expected
+
+
+@pytest.mark.parametrize("block, kept", [
+    ("conv_relu", 1),        # ReLU output (= next conv input)
+    ("conv_bn_relu", 2),     # + batch-norm input
+    ("conv_bn_swish", 3),    # + swish input (the batch-norm output)
+    ("conv_swish", 2),       # conv input + fused pre-activation
+    ("res_conv_bn_add_relu", 2),  # the add keeps nothing
+    ("gconv_bn_relu", 3),    # grouped conv: private copy of its input
+    ("conv_maxpool", 2.25),  # max pool keeps input, output and a 1-byte argmax workspace
+])
+def test_memory_saved_tensors_per_block(block, kept):
+    """Tensors kept per repeated block, as measured on TF 2.21 (8 vs 16 blocks)."""
+    def build(n):
+        g = GraphBuilder("b")
+        x = g.input((8, 8, 16))
+        for _ in range(n):
+            y = g.conv(x, 16, 3, activation="relu" if block == "conv_relu" else
+                       "swish" if block == "conv_swish" else "linear",
+                       groups=4 if block.startswith("g") else 1, use_bias=False)
+            if block.startswith("res"):
+                y = g.act(g.add([x, g.batch_norm(y)]), "relu")
+            elif "bn" in block:
+                y = g.act(g.batch_norm(y), "swish" if "swish" in block else "relu")
+            if block == "conv_maxpool":
+                y = g.max_pool(y, 3, 1, padding="same")
+            x = y
+        return profile(g.build(g.global_avg_pool(x)))
+
+    tensor = 8 * 8 * 16 * 4
+    assert (build(16).saved_activation_bytes(1) - build(8).saved_activation_bytes(1)
+            == int(8 * kept * tensor))
 
 
 def test_memory_rejects_bad_arguments():
@@ -149,3 +204,4 @@ def test_memory_rejects_bad_arguments():
     with pytest.raises(SpecError, match="dtype"):
         p.weight_bytes("int3")
     assert set(OPTIMIZER_SLOTS) >= {"sgd", "adam"}
+    assert set(OPTIMIZER_TEMPORARIES) == set(OPTIMIZER_SLOTS)

@@ -34,7 +34,7 @@ __all__ = [
     "ArchSpec", "ArchscaleError", "Budget", "Graph", "GraphBuilder", "InputFileError",
     "LayerRow", "Node", "Profile", "ShapeError", "SpecError", "Task", "UnsupportedModelError",
     "__version__", "build", "build_graph", "list_presets", "load_spec", "preset", "profile",
-    "propose", "spec_from_dict",
+    "propose", "report", "spec_from_dict",
 ]
 
 
@@ -123,3 +123,25 @@ def propose(task: Task, budget: Budget | None = None) -> "Proposal":
     from archscale.heuristics.propose import propose as _propose
 
     return _propose(task, budget)
+
+
+def report(db: str | None = None, out: str | None = None, **options: Any) -> Any:
+    """Report rows from a benchmark store; writes the report directory when ``out`` is given.
+
+    Imports matplotlib only when writing. See ``archscale.reporting.report.report`` for the
+    options (``filters``, ``x``, ``y``, ``from_pytest_benchmark``, ``as_frame``).
+
+    Args:
+        db: SQLite store written by ``archscale bench`` (default ``archscale.db``).
+        out: Report directory to write (``report.md``, ``report.html``, CSV, JSON, plots).
+        **options: Passed on.
+
+    Returns:
+        The report rows as a list of dicts, or a pandas DataFrame with ``as_frame=True``.
+
+    Raises:
+        ArchscaleError: empty store, unknown filter field, unwritable output directory.
+    """
+    from archscale.reporting.report import report as _report
+
+    return _report(db, out, **options)

@@ -21,7 +21,7 @@ from archscale.cli_verbs.common import add_json_argument
 from archscale.errors import ArchscaleError
 
 #: Verb modules under ``archscale.cli_verbs``, in ``--help`` order.
-VERBS: tuple[str, ...] = ("catalogue", "profile", "propose")
+VERBS: tuple[str, ...] = ("catalogue", "profile", "bench", "propose", "report")
 
 PROG = "archscale"
 

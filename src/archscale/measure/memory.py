@@ -1,0 +1,431 @@
+"""Measured memory peaks (TensorFlow allocator statistics) next to the analytic estimates.
+
+What is measured, per target and batch size, each in a fresh subprocess by default:
+
+- **inference**: ``model(x, training=False)`` in a ``tf.function`` (no XLA). The peak counts
+  everything the allocator holds during the call: the weights, the input batch, the live
+  activations and TensorFlow's kernel workspace.
+- **training**: one step of ``GradientTape`` forward (``training=True``) + backward +
+  ``optimizer.apply`` in a ``tf.function`` (no XLA). The optimizer's slots are created before
+  the statistics are reset, so the peak counts weights + slots + input batch and labels +
+  activations saved for the backward pass + gradients + the optimizer's temporaries + kernel
+  workspace.
+
+Before the model is built the measuring process grows the CPU allocator to one large region
+(``reserve_allocator``), so the counted peak does not depend on the allocator's growth
+history. Both modes run once to trace and warm up, then ``REPEATS`` (3) times
+``tf.config.experimental.reset_memory_stats`` and a measured call; the median of the calls'
+``get_memory_info(...)['peak']`` is the result. On a CPU the
+measuring process sets ``TF_CPU_ALLOCATOR_USE_BFC=true`` before importing TensorFlow (see
+``archscale.measure.device.MEMORY_ENV``): TensorFlow's default oneDNN CPU allocator serves
+allocations under 256 KiB from ``malloc`` without counting them, which would hide most of a
+small model. On a GPU the statistics come from ``GPU:0``'s allocator. Either way the peak is
+the bytes of the chunks a BFC allocator hands out: requests rounded up to 256-byte multiples,
+and a reused free chunk is split only when it is at least twice the request
+(``archscale.memory_model.ALLOCATOR_OVERHEAD``). Measurements use no XLA; the models are built
+in float32.
+
+Run ``python -m archscale.measure.memory mlp resnet20 --batch-size 32`` for an error table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from archscale.errors import ArchscaleError
+from archscale.measure.device import MEMORY_ENV
+from archscale.specs import ArchSpec
+
+MODES = ("inference", "training")
+
+
+class MemoryMeasurementError(ArchscaleError, RuntimeError):
+    """The measuring subprocess failed (out of memory, crash, timeout)."""
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """Measured and predicted peaks of one target at one batch size (bytes).
+
+    ``*_baseline_bytes_measured`` is what the allocator held when the statistics were reset
+    (weights, input batch and, for training, optimizer slots). ``allocator_counts_all`` says
+    the measuring process's allocator counted small tensors too (always, unless TensorFlow's
+    allocator settings were overridden).
+    """
+
+    batch_size: int
+    optimizer: str
+    dtype: str
+    device: str
+    inference_peak_bytes_measured: int
+    inference_peak_bytes_predicted: int
+    train_peak_bytes_measured: int
+    train_peak_bytes_predicted: int
+    inference_baseline_bytes_measured: int = 0
+    train_baseline_bytes_measured: int = 0
+    allocator_counts_all: bool = True
+
+    @property
+    def inference_peak_rel_error(self) -> float:
+        """``predicted / measured - 1`` for inference."""
+        return _rel_error(self.inference_peak_bytes_predicted, self.inference_peak_bytes_measured)
+
+    @property
+    def train_peak_rel_error(self) -> float:
+        """``predicted / measured - 1`` for the training step."""
+        return _rel_error(self.train_peak_bytes_predicted, self.train_peak_bytes_measured)
+
+    def to_row(self) -> dict[str, Any]:
+        """Flat row with unit-suffixed names (``train_peak_bytes_measured``, ...)."""
+        row = asdict(self)
+        row["memory_device"] = row.pop("device")
+        row["memory_optimizer"] = row.pop("optimizer")
+        row["memory_dtype"] = row.pop("dtype")
+        row["memory_allocator_counts_all"] = row.pop("allocator_counts_all")
+        row["inference_peak_rel_error"] = self.inference_peak_rel_error
+        row["train_peak_rel_error"] = self.train_peak_rel_error
+        return row
+
+
+def _rel_error(predicted: int, measured: int) -> float:
+    return predicted / measured - 1.0 if measured else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process measurement (needs an allocator that counts every tensor)
+# ---------------------------------------------------------------------------------------------
+
+
+def allocator_counts_small_tensors(device: str | None = None) -> bool:
+    """Whether ``get_memory_info`` of this process counts a 4 KiB tensor.
+
+    False on a CPU unless TensorFlow was started with ``TF_CPU_ALLOCATOR_USE_BFC=true``.
+    """
+    import tensorflow as tf
+
+    from archscale.measure.device import memory_device, select_device
+
+    device = device or select_device()
+    name = memory_device(device)
+    try:
+        before = tf.config.experimental.get_memory_info(name)["current"]
+    except ValueError:
+        return False
+    with tf.device(device):
+        probe = tf.fill((1024,), 1.0)
+    counted = tf.config.experimental.get_memory_info(name)["current"] > before
+    del probe
+    return counted
+
+
+#: Measured calls per mode; the median peak is reported (the executor's scheduling of
+#: independent ops moves a small model's peak by up to ~15 % from call to call).
+REPEATS = 3
+
+
+def _peak_of(fn, args, name: str) -> tuple[int, int]:
+    """(median peak, baseline) of ``REPEATS`` calls of ``fn(*args)`` after a warm-up call.
+
+    The statistics are reset before each measured call; the baseline is what the allocator
+    holds at the first reset.
+    """
+    import gc
+
+    import numpy as np
+    import tensorflow as tf
+
+    np.asarray(fn(*args))
+    gc.collect()
+    peaks, baselines = [], []
+    for _ in range(REPEATS):
+        tf.config.experimental.reset_memory_stats(name)
+        baselines.append(tf.config.experimental.get_memory_info(name)["current"])
+        np.asarray(fn(*args))
+        peaks.append(tf.config.experimental.get_memory_info(name)["peak"])
+    return int(np.median(peaks)), int(baselines[0])
+
+
+def measure_model_in_process(model, batch_size: int = 32, *, optimizer: str = "adam",
+                             modes: Sequence[str] = MODES) -> dict[str, Any]:
+    """Measure the inference and/or training peak of ``model`` in this process.
+
+    The allocator must count every tensor (see ``allocator_counts_small_tensors``);
+    ``measure_memory`` takes care of that by measuring in a subprocess.
+
+    Args:
+        model: A built ``keras.Model`` (weights already created).
+        batch_size: Batch of random inputs and labels.
+        optimizer: Keras optimizer name (``'adam'``, ``'sgd'``, ``'momentum'``, ...).
+        modes: Any of ``'inference'``, ``'training'``; inference is measured first, before the
+            optimizer exists.
+
+    Returns:
+        ``{"device", "inference_peak_bytes", "inference_baseline_bytes", "train_peak_bytes",
+        "train_baseline_bytes"}`` (absent modes are missing).
+    """
+    import tensorflow as tf
+
+    from archscale.measure.device import memory_device, select_device
+    from archscale.measure.latency import compile_inference, compile_train_step, random_batch
+
+    device = select_device()
+    name = memory_device(device)
+    out: dict[str, Any] = {"device": device}
+    with tf.device(device):
+        x, y = random_batch(model, batch_size)
+        if "inference" in modes:
+            infer = compile_inference(model, xla=False)
+            out["inference_peak_bytes"], out["inference_baseline_bytes"] = _peak_of(
+                infer, (x,), name)
+        if "training" in modes:
+            step = compile_train_step(model, optimizer, xla=False)
+            out["train_peak_bytes"], out["train_baseline_bytes"] = _peak_of(step, (x, y), name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Subprocess protocol: one JSON request on stdin, one JSON line on stdout
+# ---------------------------------------------------------------------------------------------
+
+
+def reserve_allocator(expected_peak_bytes: float) -> int:
+    """Grow the CPU allocator to one region of about ``1.5 x expected_peak_bytes`` up front.
+
+    TensorFlow's BFC allocator grows by regions of doubling size and splits a free chunk only
+    when it is at least twice the request, so a tensor that makes it grow can hold up to twice
+    its own size, depending on the order of earlier allocations. One large free region, made
+    by allocating an uninitialised tensor (no pages touched) and freeing it, makes the counted
+    peak the sum of the live tensors (rounded to 256 bytes), independent of that history, as on
+    a GPU, whose allocator reserves its memory up front. No-op on a GPU.
+
+    Args:
+        expected_peak_bytes: The predicted training peak (the region is capped at half the RAM,
+            at least 256 MiB).
+
+    Returns:
+        The bytes reserved (0 on a GPU).
+    """
+    import tensorflow as tf
+
+    from archscale.measure.device import gpu_devices, ram_bytes
+
+    if gpu_devices():
+        return 0
+    cap = (ram_bytes() or 8 << 30) // 2
+    mib = int(max(256 << 20, min(1.5 * expected_peak_bytes, cap))) >> 20
+    with tf.device("/CPU:0"):
+        block = tf.raw_ops.Empty(shape=[mib, 1 << 20], dtype=tf.uint8, init=False)
+    del block
+    return mib << 20
+
+
+def _worker(request: Mapping[str, Any]) -> dict[str, Any]:
+    import archscale
+
+    complete = allocator_counts_small_tensors()
+    target: Any
+    if "spec" in request:
+        target = archscale.spec_from_dict(request["spec"])
+    else:
+        from archscale.keras_io import load_model
+
+        target = load_model(request["model_path"])
+    reserve_allocator(archscale.profile(target).training_peak_bytes(
+        request["batch_size"], optimizer=request["optimizer"]))
+    model = archscale.build(target) if "spec" in request else target
+    out = measure_model_in_process(model, request["batch_size"], optimizer=request["optimizer"],
+                                   modes=tuple(request["modes"]))
+    return {**out, "allocator_counts_small_tensors": complete}
+
+
+def _run_subprocess(request: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+    env = {**os.environ, **MEMORY_ENV, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "archscale.measure.memory", "--worker"],
+                              input=json.dumps(request), capture_output=True, text=True,
+                              env=env, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise MemoryMeasurementError(
+            f"memory measurement timed out after {timeout_s:g} s") from None
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MemoryMeasurementError(
+            f"memory measurement failed (exit code {proc.returncode}): {tail}")
+    return json.loads(lines[-1])
+
+
+def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
+              timeout_s: float) -> dict[str, Any]:
+    request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
+                               "modes": list(MODES)}
+    from archscale.graph import Graph
+
+    if not isolate and allocator_counts_small_tensors():
+        import archscale
+        from archscale.measure.latency import as_model
+
+        reserve_allocator(archscale.profile(target).training_peak_bytes(
+            batch_size, optimizer=optimizer))
+        got = measure_model_in_process(as_model(target), batch_size, optimizer=optimizer)
+        return {**got, "allocator_counts_small_tensors": True}
+    if isinstance(target, ArchSpec):
+        return _run_subprocess({**request, "spec": target.to_dict()}, timeout_s)
+    if isinstance(target, Graph):
+        import archscale
+
+        target = archscale.build(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        target.save(path)
+        return _run_subprocess({**request, "model_path": path}, timeout_s)
+
+
+def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam",
+                   dtype: str = "float32", isolate: bool = True,
+                   timeout_s: float = 900.0) -> MemoryResult:
+    """Measured inference and training-step peaks next to ``Profile``'s estimates.
+
+    Args:
+        target: An ``ArchSpec``, a ``Graph`` or a ``keras.Model`` (saved to a temporary
+            ``.keras`` file for the subprocess).
+        batch_size: Batch size of both measurements.
+        optimizer: Optimizer of the training step (a key of ``costs.OPTIMIZER_SLOTS``).
+        dtype: Dtype of the estimate (the models are built in float32).
+        isolate: Measure in a fresh subprocess (default). With ``False`` the measurement runs
+            in this process when its allocator counts every tensor, else still in a
+            subprocess.
+        timeout_s: Limit for the subprocess.
+
+    Returns:
+        The ``MemoryResult``.
+
+    Raises:
+        SpecError: bad batch size or optimizer.
+        MemoryMeasurementError: the measurement crashed, ran out of memory or timed out.
+    """
+    import archscale
+
+    prof = archscale.profile(target)
+    predicted_train = prof.training_peak_bytes(batch_size, dtype, optimizer)
+    predicted_infer = prof.inference_peak_bytes(batch_size, dtype)
+    got = _measured(target, batch_size, optimizer, isolate, timeout_s)
+    return MemoryResult(batch_size, optimizer, dtype, got["device"],
+                        got["inference_peak_bytes"], predicted_infer,
+                        got["train_peak_bytes"], predicted_train,
+                        got["inference_baseline_bytes"], got["train_baseline_bytes"],
+                        bool(got.get("allocator_counts_small_tensors", True)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Error table over presets
+# ---------------------------------------------------------------------------------------------
+
+
+def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str) -> dict[str, Any]:
+    import archscale
+
+    row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, spec.input_shape)),
+                           "params": archscale.profile(spec).params, "error": None}
+    try:
+        res = measure_memory(spec, batch_size, optimizer=optimizer)
+    except MemoryMeasurementError as exc:
+        row["error"] = str(exc)
+        return row
+    for key in ("train_peak", "inference_peak"):
+        row[f"{key}_bytes_predicted"] = getattr(res, f"{key}_bytes_predicted")
+        row[f"{key}_bytes_measured"] = getattr(res, f"{key}_bytes_measured")
+        row[f"{key}_error_pct"] = 100.0 * getattr(res, f"{key}_rel_error")
+    return row
+
+
+def memory_error_table(presets: Iterable[str], batch_size: int = 32,
+                       input_overrides: Mapping[str, Sequence[int]] | None = None, *,
+                       optimizer: str = "adam", jobs: int = 1) -> list[dict[str, Any]]:
+    """Predicted versus measured peaks for catalogue presets, one row per preset.
+
+    Every preset is measured in its own subprocess (allocator statistics are per process, so
+    ``jobs`` > 1 runs several at once without changing the peaks, only the wall time).
+
+    Args:
+        presets: Preset names.
+        batch_size: Batch size of every measurement.
+        input_overrides: ``{preset: input_shape}`` for presets measured at a reduced size.
+        optimizer: Optimizer of the training step.
+        jobs: Measurements running at once.
+
+    Returns:
+        Rows, in ``presets`` order, with ``preset``, ``input_shape``, ``params``,
+        ``train_peak_bytes_predicted``, ``train_peak_bytes_measured``,
+        ``train_peak_error_pct``, the same three for inference, and ``error`` (a message, or
+        ``None``) for a failed measurement.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import archscale
+
+    overrides = dict(input_overrides or {})
+    specs = {name: archscale.preset(name, **({"input_shape": tuple(overrides[name])}
+                                             if name in overrides else {}))
+             for name in presets}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda n: _table_row(n, specs[n], batch_size, optimizer), specs))
+
+
+def format_error_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A Markdown table (MB = 10^6 bytes) of ``memory_error_table`` rows."""
+    head = ("| preset | input | params | train pred MB | train meas MB | train err % "
+            "| infer pred MB | infer meas MB | infer err % |")
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        if r.get("error"):
+            lines.append(f"| {r['preset']} | {r['input_shape']} | {r['params']:,} | "
+                         f"failed: {r['error']} ||||||")
+            continue
+        mb = [r[k] / 1e6 for k in ("train_peak_bytes_predicted", "train_peak_bytes_measured",
+                                   "inference_peak_bytes_predicted",
+                                   "inference_peak_bytes_measured")]
+        lines.append(f"| {r['preset']} | {r['input_shape']} | {r['params']:,} | {mb[0]:.1f} | "
+                     f"{mb[1]:.1f} | {r['train_peak_error_pct']:+.1f} | {mb[2]:.1f} | "
+                     f"{mb[3]:.1f} | {r['inference_peak_error_pct']:+.1f} |")
+    return "\n".join(lines)
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.lower().split("x"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m archscale.measure.memory PRESET... [--batch-size N] [--input P=64x64x3]``.
+
+    With ``--worker``: read one JSON request on stdin and print one JSON result line.
+    """
+    parser = argparse.ArgumentParser(prog="python -m archscale.measure.memory")
+    parser.add_argument("presets", nargs="*")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--input", action="append", default=[],
+                        help="PRESET=HxWxC input override, repeatable")
+    parser.add_argument("--jobs", type=int, default=1, help="measurements at once")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(json.loads(sys.stdin.read()))), flush=True)
+        return 0
+    overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))
+    rows = memory_error_table(args.presets, args.batch_size, overrides,
+                              optimizer=args.optimizer, jobs=args.jobs)
+    print(json.dumps(rows, indent=1) if args.json else format_error_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

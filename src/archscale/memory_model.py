@@ -1,0 +1,295 @@
+"""Analytic memory model: which tensors TensorFlow keeps for the backward pass, and the
+schedules that turn tensor sizes into inference and training peaks. Pure Python.
+
+The rules were derived from TensorFlow's allocator statistics (TF 2.21, Keras 3, one
+``tf.function`` training step, see ``archscale.measure.memory``): chains of one block repeated
+8 and 16 times give the bytes each op keeps per block, whole catalogue models check the sum.
+
+**What a training step holds** (``training_peak_bytes``):
+
+- weights, optimizer slots (``OPTIMIZER_SLOTS`` per trainable weight) and the input batch, all
+  the step long;
+- the tensors the backward pass reads (``SAVED_RULES`` below): held from the forward op that
+  makes them to the backward op that last reads them; every other forward output is freed
+  after its last forward reader;
+- activation gradients: one per tensor, from the first backward op that writes it to the
+  backward op of its producer; a second write (a tensor read twice, e.g. a residual input)
+  needs a temporary of the same size for the sum;
+- weight gradients, counted to the end of the step (TensorFlow may free one as soon as the
+  optimizer has applied it; counting them all fits the measurements better), and the
+  optimizer's element-wise temporaries (``OPTIMIZER_TEMPORARIES`` x the bytes of the weights
+  being updated).
+
+The peak is the maximum over a forward walk and a backward walk of the graph in (reverse)
+topological order, and the end of the step (all weight gradients plus the optimizer update of
+the largest layer), times ``ALLOCATOR_OVERHEAD``.
+
+**What a forward op keeps** (Keras 3 on TensorFlow, training mode):
+
+==================  ====================================================================
+op                  saved for the backward pass
+==================  ====================================================================
+conv, dense,        its input (the kernel gradient reads it), plus what its fused
+depthwise_conv      activation keeps (next table). A grouped conv runs in an XLA-compiled
+                    call whose gradient keeps a private copy of the input instead.
+batch_norm          its input (Keras' training BN is ``x * inv + (beta - mean * inv)``,
+                    whose gradient reads ``x``; the normalised output is not kept)
+layer_norm          its input and one more tensor of its size
+activation          its output or its input, per the activation table
+max_pool            its input, its output and a 1-byte-per-element argmax workspace (oneDNN)
+global_max_pool     its input and its output
+multiply            all its inputs (each factor's gradient reads the other)
+dropout             a boolean keep-mask, one byte per element
+unsupported         its inputs and its output (a guess)
+everything else     nothing (add, concat, padding, pooling by average, reshape, rescaling)
+==================  ====================================================================
+
+==================================================  =========================================
+activation                                          keeps
+==================================================  =========================================
+relu, relu6, sigmoid, tanh, softmax, elu, selu      its output
+swish/silu, leaky_relu                              its input (fused: the pre-activation)
+gelu                                                its input + 1 tensor
+hard_sigmoid                                        1 tensor (the ``relu6(x + 3)``)
+hard_swish                                          its input + 2 tensors
+linear                                              nothing
+==================================================  =========================================
+
+A tensor kept by several ops (a ReLU output that is the next conv's input) is counted once.
+The conv, depthwise, grouped-conv, batch-norm, ReLU, ReLU6, sigmoid, swish, max-pool,
+dropout, multiply (squeeze-excitation), add, concat and padding rules are measured; the others
+follow TensorFlow's registered gradients (which inputs or outputs each gradient function reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from archscale.graph import Graph, Node
+
+#: Bytes TensorFlow's BFC allocator holds per byte of tensors it serves (measured mean over the
+#: catalogue: 1.03 to 1.09). It rounds requests to bins and splits a free chunk only when the
+#: chunk is at least twice the request. The GPU allocator and the >= 256 KiB allocations of
+#: the default oneDNN CPU allocator are BFC allocators too.
+ALLOCATOR_OVERHEAD = 1.05
+
+#: Temporaries of a weight's size that an optimizer update holds besides the gradient (Keras 3
+#: ``update_step`` element-wise ops after TensorFlow's in-place buffer forwarding). Measured on
+#: one 2048 x 2048 dense layer (peak above weights and slots = gradient + k x weight bytes; two
+#: runs differ by up to one weight size with the executor's scheduling, the mean is taken;
+#: Adam is rounded up to 2, which also fits the catalogue MLPs).
+OPTIMIZER_TEMPORARIES: dict[str, float] = {
+    "sgd": 0.0, "momentum": 1.0, "rmsprop": 2.5, "adagrad": 1.5, "adam": 2.0, "adamw": 2.0,
+    "nadam": 2.5, "adamax": 3.0,
+}
+
+#: Ops whose output is a view of their input (no new buffer) in a training step; at
+#: inference dropout is a view as well.
+TRAIN_VIEW_OPS = frozenset({"flatten", "reshape"})
+INFERENCE_VIEW_OPS = frozenset({"flatten", "reshape", "dropout"})
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one op's gradient reads, besides its weights.
+
+    Attributes:
+        inputs: Indices of the inputs it keeps (shared with other ops that keep them).
+        output: Whether it keeps its output (shared likewise).
+        private: Extra tensors of its output's size only it keeps (a fused pre-activation).
+        private_input: Private copies of its first input (a grouped conv's XLA call).
+        mask_bytes: Bytes per output element of a mask it keeps (dropout: 1).
+    """
+
+    inputs: tuple[int, ...] = ()
+    output: bool = False
+    private: int = 0
+    private_input: int = 0
+    mask_bytes: int = 0
+
+
+#: activation -> (keeps its output, keeps its input, extra tensors of its size)
+ACTIVATION_SAVES: dict[str, tuple[bool, bool, int]] = {
+    "linear": (False, False, 0), "relu": (True, False, 0), "relu6": (True, False, 0),
+    "sigmoid": (True, False, 0), "tanh": (True, False, 0), "softmax": (True, False, 0),
+    "elu": (True, False, 0), "selu": (True, False, 0), "swish": (False, True, 0),
+    "silu": (False, True, 0), "leaky_relu": (False, True, 0), "gelu": (False, True, 1),
+    "hard_sigmoid": (False, False, 1), "hard_swish": (False, True, 2),
+}
+
+
+def _saved_weighted(node: Node) -> Saved:
+    keeps_out, keeps_in, extra = ACTIVATION_SAVES[node.attrs["activation"]]
+    private = extra + int(keeps_in)  # a fused activation's input is the private pre-activation
+    if node.op == "conv" and node.attrs["groups"] > 1:
+        return Saved((), keeps_out, private, private_input=1)
+    return Saved((0,), keeps_out, private)
+
+
+def _saved_activation(node: Node) -> Saved:
+    keeps_out, keeps_in, extra = ACTIVATION_SAVES[node.attrs["fn"]]
+    return Saved((0,) if keeps_in else (), keeps_out, extra)
+
+
+def _saved_all(node: Node) -> Saved:
+    return Saved(tuple(range(len(node.inputs))), node.op != "multiply")
+
+
+SAVED_RULES: dict[str, Callable[[Node], Saved]] = {
+    "conv": _saved_weighted,
+    "depthwise_conv": _saved_weighted,
+    "dense": _saved_weighted,
+    "batch_norm": lambda n: Saved((0,)),
+    "layer_norm": lambda n: Saved((0,), private=1),
+    "activation": _saved_activation,
+    "max_pool": lambda n: Saved((0,), True, mask_bytes=1),
+    "global_max_pool": lambda n: Saved((0,), True),  # reduce_max's gradient reads both
+    "multiply": _saved_all,
+    "dropout": lambda n: Saved(mask_bytes=1 if n.attrs["rate"] > 0 else 0),
+    "unsupported": _saved_all,
+}
+
+
+def saved_for_backward(node: Node) -> Saved:
+    """The ``Saved`` rule of ``node`` (``Saved()`` for ops that keep nothing)."""
+    rule = SAVED_RULES.get(node.op)
+    return rule(node) if rule else Saved()
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------
+
+
+def _owners(graph: Graph, views: frozenset[str]) -> dict[str, str]:
+    owner: dict[str, str] = {}
+    for n in graph.nodes:
+        owner[n.name] = owner[n.inputs[0]] if n.op in views and n.inputs else n.name
+    return owner
+
+
+def _last_forward_use(graph: Graph, owner: dict[str, str]) -> dict[str, int]:
+    last: dict[str, int] = {owner[n.name]: i for i, n in enumerate(graph.nodes)}
+    for i, n in enumerate(graph.nodes):
+        for name in n.inputs:
+            last[owner[name]] = i
+    for name in graph.outputs:
+        last[owner[name]] = len(graph.nodes)
+    return last
+
+
+def inference_live_peak_elements(graph: Graph) -> int:
+    """Peak elements of simultaneously live activations over a sequential schedule.
+
+    A tensor lives from its producer to its last reader (graph outputs to the end); views
+    (``INFERENCE_VIEW_OPS``) share their input's buffer; the inputs count too.
+    """
+    owner = _owners(graph, INFERENCE_VIEW_OPS)
+    frees: dict[int, int] = {}
+    for buffer, step in _last_forward_use(graph, owner).items():
+        frees[step] = frees.get(step, 0) + graph.node(buffer).elements
+    live = peak = 0
+    for step, n in enumerate(graph.nodes):
+        if owner[n.name] == n.name:
+            live += n.elements
+        peak = max(peak, live)
+        live -= frees.get(step, 0)
+    return peak
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per-buffer bytes and release steps of a training step (one example, one dtype)."""
+
+    owner: dict[str, str]
+    size: dict[str, float]
+    release: dict[str, int]    # saved buffer -> index of the backward op that frees it
+    private: dict[int, float]  # node index -> bytes of its private saved tensors
+    needs_grad: dict[str, bool]
+
+
+def _plan(graph: Graph, trainable: dict[str, int], item: int) -> _Plan:
+    owner = _owners(graph, TRAIN_VIEW_OPS)
+    size = {n.name: float(n.elements * item) for n in graph.nodes}
+    needs: dict[str, bool] = {}
+    release: dict[str, int] = {}
+    private: dict[int, float] = {}
+    for i, n in enumerate(graph.nodes):
+        needs[n.name] = trainable.get(n.name, 0) > 0 or any(needs[x] for x in n.inputs)
+        if not needs[n.name]:
+            continue
+        rule = saved_for_backward(n)
+        kept = [owner[n.inputs[k]] for k in rule.inputs] + ([owner[n.name]] if rule.output else [])
+        for buffer in kept:
+            release[buffer] = min(release.get(buffer, i), i)
+        first_in = size[n.inputs[0]] if n.inputs else 0.0
+        private[i] = (rule.private * size[n.name] + rule.private_input * first_in
+                      + rule.mask_bytes * n.elements)
+    return _Plan(owner, size, release, private, needs)
+
+
+def training_curve(graph: Graph, trainable: dict[str, int], item: int,
+                   temporaries: float) -> tuple[tuple[float, float], ...]:
+    """Memory of a training step above the persistent part, as ``(a, b)`` points.
+
+    At each step of the forward and backward walks the step holds ``a * batch_size + b``
+    bytes besides weights, optimizer slots and the input batch: ``a`` is the activations and
+    activation gradients of one example, ``b`` the weight gradients so far and the optimizer
+    temporaries. The last point is the end of the step (every weight gradient plus the update
+    of the largest layer).
+
+    Args:
+        graph: The graph.
+        trainable: Trainable parameters per node name.
+        item: Bytes per element of the dtype.
+        temporaries: ``OPTIMIZER_TEMPORARIES`` of the optimizer.
+    """
+    plan = _plan(graph, trainable, item)
+    owner, size, inputs = plan.owner, plan.size, set(graph.inputs)
+    frees: dict[int, list[str]] = {}
+    for buffer, step in _last_forward_use(graph, owner).items():
+        if buffer not in plan.release and buffer not in inputs:
+            frees.setdefault(step, []).append(buffer)
+    releases: dict[int, list[str]] = {}
+    for buffer, step in plan.release.items():
+        if buffer not in inputs:
+            releases.setdefault(step, []).append(buffer)
+    points: list[tuple[float, float]] = []
+    live = 0.0
+    for i, n in enumerate(graph.nodes):  # forward
+        if owner[n.name] == n.name and n.name not in inputs:
+            live += size[n.name]
+        live += plan.private.get(i, 0.0)
+        points.append((live, 0.0))
+        live -= sum(size[b] for b in frees.get(i, ()))
+    grads = {owner[o]: size[o] for o in graph.outputs}
+    live_grads = sum(grads.values())
+    weight_grads = largest = 0.0
+    for i in range(len(graph.nodes) - 1, -1, -1):  # backward
+        n = graph.nodes[i]
+        if not plan.needs_grad[n.name] or n.op == "input":
+            continue
+        extra = 0.0
+        for name in n.inputs if n.op not in TRAIN_VIEW_OPS else ():
+            if plan.needs_grad[name] and name not in inputs:
+                if owner[name] in grads:
+                    extra += size[name]  # summing two gradients needs a temporary
+                else:
+                    grads[owner[name]] = size[name]
+                    live_grads += size[name]
+        w = trainable.get(n.name, 0) * item
+        weight_grads += w
+        largest = max(largest, w)
+        points.append((live + live_grads + extra, weight_grads + temporaries * w))
+        if n.name in grads:
+            live_grads -= grads.pop(n.name)
+        live -= sum(size[b] for b in releases.get(i, ())) + plan.private.get(i, 0.0)
+    points.append((0.0, weight_grads + temporaries * largest))
+    return tuple(points)
+
+
+def saved_elements_bytes(graph: Graph, trainable: dict[str, int], item: int) -> float:
+    """Bytes per example of every tensor kept for the backward pass (inputs included)."""
+    plan = _plan(graph, trainable, item)
+    return sum(plan.size[b] for b in plan.release) + sum(plan.private.values())

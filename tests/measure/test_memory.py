@@ -1,0 +1,95 @@
+"""Measured memory peaks (TensorFlow allocator statistics) against the analytic estimates.
+
+Each measurement runs in its own subprocess (``archscale.measure.memory``), two at a time.
+The 15 % bound on the training peak is the issue's acceptance check; the subset here is the
+time-bounded representative one (the full catalogue table is in the README, produced by
+``python -m archscale.measure.memory``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import archscale
+from archscale import SpecError
+
+#: preset -> input shape override (reduced sizes keep the test under budget on 2 cores)
+SUBSET = {
+    "mlp": None, "mnist1d_cnn": None, "resnet20": None,
+    "mobilenet_v2": (64, 64, 3), "efficientnet_b0": (64, 64, 3), "resnet18": (64, 64, 3),
+}
+TRAIN_BOUND = 0.15
+
+
+@pytest.fixture(scope="module")
+def table():
+    from archscale.measure.memory import memory_error_table
+
+    overrides = {k: v for k, v in SUBSET.items() if v}
+    return {row["preset"]: row for row in memory_error_table(SUBSET, 32, overrides, jobs=2)}
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("preset", list(SUBSET))
+def test_training_peak_estimate_within_15_percent(table, preset):
+    row = table[preset]
+    assert row["error"] is None, row["error"]
+    assert abs(row["train_peak_error_pct"]) <= 100 * TRAIN_BOUND, row
+    # the inference estimate has no bound; it must still be the right order of magnitude
+    assert abs(row["inference_peak_error_pct"]) <= 50, row
+    assert row["inference_peak_bytes_measured"] < row["train_peak_bytes_measured"]
+
+
+@pytest.mark.tf
+def test_error_table_formats_every_row(table):
+    from archscale.measure.memory import format_error_table
+
+    text = format_error_table(list(table.values()))
+    assert text.count("\n") == len(table) + 1
+    assert "| mobilenet_v2 | 64x64x3 | 3,538,984 |" in text
+
+
+@pytest.mark.tf
+def test_measure_memory_on_a_keras_model_row_and_allocator():
+    import keras
+
+    from archscale.measure.memory import measure_memory
+
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(256, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    result = measure_memory(model, 16, optimizer="sgd")
+    row = result.to_row()
+    assert row["memory_allocator_counts_all"] is True  # the subprocess used the BFC allocator
+    assert row["memory_device"] == "/CPU:0" and row["batch_size"] == 16
+    weights = 4 * model.count_params()
+    assert row["train_baseline_bytes_measured"] >= weights
+    assert row["train_peak_bytes_measured"] > row["train_baseline_bytes_measured"]
+    assert row["train_peak_rel_error"] == pytest.approx(
+        row["train_peak_bytes_predicted"] / row["train_peak_bytes_measured"] - 1)
+    assert abs(row["train_peak_rel_error"]) <= 0.5  # a 70 kB model: scheduling noise dominates
+
+
+def test_default_cpu_allocator_misses_small_tensors():
+    """Why measurements run with TF_CPU_ALLOCATOR_USE_BFC=true: TensorFlow's default oneDNN CPU
+    allocator serves allocations under 256 KiB from malloc without counting them."""
+    code = ("import os; os.environ.pop('TF_CPU_ALLOCATOR_USE_BFC', None); "
+            "from archscale.measure.memory import allocator_counts_small_tensors as f; "
+            "print(f())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ,
+                                          "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_bad_arguments_fail_before_measuring():
+    from archscale.measure.memory import measure_memory
+
+    spec = archscale.preset("mlp")
+    with pytest.raises(SpecError, match="optimizer"):
+        measure_memory(spec, 8, optimizer="lbfgs")
+    with pytest.raises(SpecError, match="batch_size"):
+        measure_memory(spec, 0)

@@ -1,0 +1,95 @@
+"""A result store filled by a real small sweep (shared by the report tests of this folder).
+
+The sweep measures the cost and latency (batch 1 and 8, short timing settings) of four tiny
+presets, the memory of one, and one accuracy job whose ``.npz`` file is not a valid dataset (a
+recorded failure). Names and the dataset path carry HTML (``<script>``, ``&``, ``<b>``) to
+check escaping. When ``archscale.measure.accuracy`` exists, ``mnist1d_cnn`` and
+``mnist1d_mlp`` (at input 40x1) are also trained on mnist1d_seq (one seed, the default recipe
+with early stopping) so that the accuracy frontiers have real rows. As the sweep measures
+latency, the runner adds its machine-peak job. About 50-60 s on two cores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import textwrap
+
+import pytest
+
+EVIL_NAME = "<script>alert(1)</script> & <b>co</b>"
+EVIL_DATASET = "weird&<data>.npz"
+
+SWEEP = """\
+name = "report-test"
+workers = 2
+measure = ["cost", "latency"]
+batch_sizes = [1, 8]
+timeout = 300
+
+[settings.latency]
+min_samples = 10
+min_duration_s = 0.2
+max_warmup_s = 1.0
+
+[[arch]]
+preset = ["mlp", "mnist1d_cnn", "resnet20"]
+
+[[arch]]
+preset = "mnist1d_mlp"
+name = {evil_name}
+measure = ["cost", "latency", "memory"]
+settings.memory.batch_sizes = [1, 8]
+
+[[arch]]
+preset = "mnist1d_mlp"
+name = "bad data"
+measure = ["accuracy"]
+datasets = [{evil_dataset}]
+seeds = [0]
+"""
+
+ACCURACY = """
+[[arch]]
+preset = "mnist1d_cnn"
+measure = ["accuracy"]
+datasets = ["mnist1d_seq"]
+seeds = [0]
+
+[[arch]]
+preset = "mnist1d_mlp"
+name = "mnist1d_mlp seq"
+set = { input_shape = [40, 1] }
+measure = ["cost", "latency", "accuracy"]
+datasets = ["mnist1d_seq"]
+seeds = [0]
+"""
+
+
+def has_accuracy() -> bool:
+    """Whether the accuracy measurement module exists yet."""
+    return importlib.util.find_spec("archscale.measure.accuracy") is not None
+
+
+@pytest.fixture(scope="session")
+def sweep_store(tmp_path_factory):
+    """``(directory, db path)`` of the store after the sweep (run once per session)."""
+    from archscale.cli import main
+
+    root = tmp_path_factory.mktemp("sweep")
+    (root / EVIL_DATASET).write_bytes(b"this is not an npz file")
+    text = SWEEP.format(evil_name='"' + EVIL_NAME + '"',
+                        evil_dataset='"npz:' + EVIL_DATASET + '"')
+    if has_accuracy():
+        text += ACCURACY
+    sweep = root / "sweep.toml"
+    sweep.write_text(textwrap.dedent(text))
+    db = str(root / "results.db")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        code = main(["bench", str(sweep), "--db", db])
+    finally:
+        os.chdir(cwd)
+    assert code == 1  # the bad-data job fails; everything else is ok
+    return root, db
