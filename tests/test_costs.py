@@ -8,7 +8,8 @@ import pytest
 
 from archscale import GraphBuilder, SpecError, profile
 from archscale.costs import COST_RULES, ELEMENTWISE_FLOPS_PER_ELEMENT, OPTIMIZER_SLOTS
-from archscale.memory_model import ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES
+from archscale.memory_model import (ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES,
+                                    STEP_RUNTIME_BYTES)
 from archscale.graph import OPS
 
 
@@ -148,15 +149,15 @@ def test_memory_training_peak_by_hand(optimizer, slots, temporaries):
     p = profile(g.build(g.dense(h, 10)))
     assert OPTIMIZER_TEMPORARIES[optimizer] == temporaries
     params, w0, w1 = 5560, 5050 * 4, 510 * 4
-    persistent = (params + slots * params + 100 * 32) * 4
+    persistent = (params + slots * params + 100 * 32) * 4 + STEP_RUNTIME_BYTES
     candidates = [
         (200 + 200 + 50) * 32,  # forward at dropout: dense_0 out, dropout out, mask
         # backward at dense_1: saved (dropout out 200, mask 50, dense_1 out 40) + gradients of
-        # the output (40) and of the dropout output (200); its weight gradient + temporaries
-        (290 + 240) * 32 + w1 + temporaries * w1,
+        # the output (40) and of the dropout output (200) + its weight gradient
+        (290 + 240) * 32 + w1,
         (90 + 400) * 32 + w1,  # at dropout: dense_0's gradient joins; mask + output left
-        (40 + 200) * 32 + w1 + w0 + temporaries * w0,  # at dense_0
-        w1 + w0 + temporaries * w0,  # end of the step: every weight gradient + update
+        (40 + 200) * 32 + w1 + w0,  # at dense_0
+        w1 + w0 + temporaries * w0,  # optimizer update: every weight gradient + temporaries
     ]
     expected = int((persistent + max(candidates)) * ALLOCATOR_OVERHEAD)
     assert p.training_peak_bytes(32, optimizer=optimizer) == expected

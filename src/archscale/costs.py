@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from archscale.errors import SpecError
 from archscale.graph import Graph, Node, Shape
 from archscale.memory_model import (ALLOCATOR_OVERHEAD, INFERENCE_VIEW_OPS,
-                                    OPTIMIZER_TEMPORARIES,
+                                    OPTIMIZER_TEMPORARIES, STEP_RUNTIME_BYTES,
                                     inference_live_peak_elements, saved_elements_bytes,
                                     training_curve)
 
@@ -304,9 +304,10 @@ class Profile:
                             optimizer: str = "adam") -> int:
         """Peak bytes of one training step (forward, backward, optimizer update).
 
-        Weights + optimizer slots + the input batch, plus the largest, over a forward and a
-        backward walk of the graph, of the saved activations still held, the activation
-        gradients alive, the weight gradients so far and the optimizer's temporaries; times
+        Weights + optimizer slots + the input batch + ``STEP_RUNTIME_BYTES``, plus the largest,
+        over a forward and a backward walk of the graph and the optimizer update, of the saved
+        activations still held, the activation gradients alive, the weight gradients so far and
+        the optimizer's temporaries; times
         ``ALLOCATOR_OVERHEAD`` (``archscale.memory_model`` documents every rule). Within 15 %
         of TensorFlow's measured peak for the catalogue at batch 32 (README table).
 
@@ -325,7 +326,7 @@ class Profile:
                 self.graph, self._trainable_by_node(), item, OPTIMIZER_TEMPORARIES[optimizer])
         inputs = sum(self.graph.node(name).elements for name in self.graph.inputs)
         persistent = (self.params + OPTIMIZER_SLOTS[optimizer] * self.trainable_params
-                      + inputs * batch_size) * item
+                      + inputs * batch_size) * item + STEP_RUNTIME_BYTES
         transient = max(a * batch_size + b for a, b in curve)
         return int((persistent + transient) * ALLOCATOR_OVERHEAD)
 

@@ -16,9 +16,10 @@ The rules were derived from TensorFlow's allocator statistics (TF 2.21, Keras 3,
   backward op of its producer; a second write (a tensor read twice, e.g. a residual input)
   needs a temporary of the same size for the sum;
 - weight gradients, counted to the end of the step (TensorFlow may free one as soon as the
-  optimizer has applied it; counting them all fits the measurements better), and the
-  optimizer's element-wise temporaries (``OPTIMIZER_TEMPORARIES`` x the bytes of the weights
-  being updated).
+  optimizer has applied it; counting them all fits the measurements better), and, once the
+  backward pass is done, the optimizer's element-wise temporaries
+  (``OPTIMIZER_TEMPORARIES`` x the bytes of the largest layer's weights);
+- ``STEP_RUNTIME_BYTES`` of bookkeeping (labels, loss, step counter, ...).
 
 The peak is the maximum over a forward walk and a backward walk of the graph in (reverse)
 topological order, and the end of the step (all weight gradients plus the optimizer update of
@@ -68,11 +69,18 @@ from typing import Callable
 
 from archscale.graph import Graph, Node
 
-#: Bytes TensorFlow's BFC allocator holds per byte of tensors it serves (measured mean over the
-#: catalogue: 1.03 to 1.09). It rounds requests to bins and splits a free chunk only when the
-#: chunk is at least twice the request. The GPU allocator and the >= 256 KiB allocations of
-#: the default oneDNN CPU allocator are BFC allocators too.
-ALLOCATOR_OVERHEAD = 1.05
+#: Bytes TensorFlow's BFC allocator holds per byte of tensors it serves: it rounds requests up
+#: to multiples of 256 bytes and splits a reused free chunk only when the chunk is at least
+#: twice the request. Median of measured / unscaled estimate over the catalogue table with the
+#: allocator grown up front (``archscale.measure.memory.reserve_allocator``): 1.025 (1.00 to
+#: 1.05 for every preset above 10 MB). The GPU allocator and the >= 256 KiB allocations of
+#: TensorFlow's default oneDNN CPU allocator are BFC allocators too.
+ALLOCATOR_OVERHEAD = 1.025
+
+#: Bytes a training step holds whatever the model: labels, loss and metric scalars, the
+#: optimizer's step counter and learning rate, random-generator state, shape constants
+#: (measured: 23 to 31 kB above weights + slots + input batch for the MNIST-1D presets).
+STEP_RUNTIME_BYTES = 24 << 10
 
 #: Temporaries of a weight's size that an optimizer update holds besides the gradient (Keras 3
 #: ``update_step`` element-wise ops after TensorFlow's in-place buffer forwarding). Measured on
@@ -235,9 +243,9 @@ def training_curve(graph: Graph, trainable: dict[str, int], item: int,
 
     At each step of the forward and backward walks the step holds ``a * batch_size + b``
     bytes besides weights, optimizer slots and the input batch: ``a`` is the activations and
-    activation gradients of one example, ``b`` the weight gradients so far and the optimizer
-    temporaries. The last point is the end of the step (every weight gradient plus the update
-    of the largest layer).
+    activation gradients of one example, ``b`` the weight gradients so far. The last point is
+    the optimizer update after the backward pass: every weight gradient plus the update's
+    temporaries for the largest layer.
 
     Args:
         graph: The graph.
@@ -281,7 +289,7 @@ def training_curve(graph: Graph, trainable: dict[str, int], item: int,
         w = trainable.get(n.name, 0) * item
         weight_grads += w
         largest = max(largest, w)
-        points.append((live + live_grads + extra, weight_grads + temporaries * w))
+        points.append((live + live_grads + extra, weight_grads))
         if n.name in grads:
             live_grads -= grads.pop(n.name)
         live -= sum(size[b] for b in releases.get(i, ())) + plan.private.get(i, 0.0)

@@ -21,6 +21,9 @@ SUBSET = {
     "mlp": None, "mnist1d_cnn": None, "resnet20": None,
     "mobilenet_v2": (64, 64, 3), "efficientnet_b0": (64, 64, 3), "resnet18": (64, 64, 3),
 }
+#: Peaks under ~10 MB move by up to +-10 % between processes (allocator reuse, thread
+#: scheduling): these are measured in 3 fresh processes and the median is compared.
+TINY = ("mlp", "mnist1d_cnn")
 TRAIN_BOUND = 0.15
 
 
@@ -29,7 +32,9 @@ def table():
     from archscale.measure.memory import memory_error_table
 
     overrides = {k: v for k, v in SUBSET.items() if v}
-    return {row["preset"]: row for row in memory_error_table(SUBSET, 32, overrides, jobs=2)}
+    rows = memory_error_table(TINY, 32, processes=3, jobs=2)
+    rows += memory_error_table([k for k in SUBSET if k not in TINY], 32, overrides, jobs=2)
+    return {row["preset"]: row for row in rows}
 
 
 @pytest.mark.tf

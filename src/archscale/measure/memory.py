@@ -39,7 +39,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from archscale.errors import ArchscaleError
+from archscale.errors import ArchscaleError, SpecError
 from archscale.measure.device import MEMORY_ENV
 from archscale.specs import ArchSpec
 
@@ -264,10 +264,10 @@ def _run_subprocess(request: Mapping[str, Any], timeout_s: float) -> dict[str, A
 
 def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
               timeout_s: float) -> dict[str, Any]:
-    request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
-                               "modes": list(MODES)}
     from archscale.graph import Graph
 
+    request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
+                               "modes": list(MODES)}
     if not isolate and allocator_counts_small_tensors():
         import archscale
         from archscale.measure.latency import as_model
@@ -288,8 +288,20 @@ def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
         return _run_subprocess({**request, "model_path": path}, timeout_s)
 
 
+def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    import statistics
+
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = int(statistics.median(run[key] for run in runs))
+    out["allocator_counts_small_tensors"] = all(
+        run.get("allocator_counts_small_tensors", True) for run in runs)
+    return out
+
+
 def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam",
-                   dtype: str = "float32", isolate: bool = True,
+                   dtype: str = "float32", isolate: bool = True, processes: int = 1,
                    timeout_s: float = 900.0) -> MemoryResult:
     """Measured inference and training-step peaks next to ``Profile``'s estimates.
 
@@ -302,7 +314,10 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
         isolate: Measure in a fresh subprocess (default). With ``False`` the measurement runs
             in this process when its allocator counts every tensor, else still in a
             subprocess.
-        timeout_s: Limit for the subprocess.
+        processes: Fresh processes to measure in; the median of each figure is reported.
+            Peaks under ~1 MB move by up to +-10 % from process to process (allocator reuse
+            and thread scheduling), so tiny models are better measured in 3 or 5.
+        timeout_s: Limit for each subprocess.
 
     Returns:
         The ``MemoryResult``.
@@ -316,7 +331,10 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
     prof = archscale.profile(target)
     predicted_train = prof.training_peak_bytes(batch_size, dtype, optimizer)
     predicted_infer = prof.inference_peak_bytes(batch_size, dtype)
-    got = _measured(target, batch_size, optimizer, isolate, timeout_s)
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise SpecError(f"processes must be a positive int. Received: processes={processes!r}")
+    got = _median_of([_measured(target, batch_size, optimizer, isolate or k > 0, timeout_s)
+                      for k in range(processes)])
     return MemoryResult(batch_size, optimizer, dtype, got["device"],
                         got["inference_peak_bytes"], predicted_infer,
                         got["train_peak_bytes"], predicted_train,
@@ -329,13 +347,14 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
 # ---------------------------------------------------------------------------------------------
 
 
-def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str) -> dict[str, Any]:
+def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str,
+               processes: int) -> dict[str, Any]:
     import archscale
 
     row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, spec.input_shape)),
                            "params": archscale.profile(spec).params, "error": None}
     try:
-        res = measure_memory(spec, batch_size, optimizer=optimizer)
+        res = measure_memory(spec, batch_size, optimizer=optimizer, processes=processes)
     except MemoryMeasurementError as exc:
         row["error"] = str(exc)
         return row
@@ -348,7 +367,8 @@ def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str) -> di
 
 def memory_error_table(presets: Iterable[str], batch_size: int = 32,
                        input_overrides: Mapping[str, Sequence[int]] | None = None, *,
-                       optimizer: str = "adam", jobs: int = 1) -> list[dict[str, Any]]:
+                       optimizer: str = "adam", jobs: int = 1,
+                       processes: int = 1) -> list[dict[str, Any]]:
     """Predicted versus measured peaks for catalogue presets, one row per preset.
 
     Every preset is measured in its own subprocess (allocator statistics are per process, so
@@ -360,6 +380,7 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
         input_overrides: ``{preset: input_shape}`` for presets measured at a reduced size.
         optimizer: Optimizer of the training step.
         jobs: Measurements running at once.
+        processes: Fresh processes per preset (median reported, see ``measure_memory``).
 
     Returns:
         Rows, in ``presets`` order, with ``preset``, ``input_shape``, ``params``,
@@ -376,7 +397,8 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
                                              if name in overrides else {}))
              for name in presets}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda n: _table_row(n, specs[n], batch_size, optimizer), specs))
+        return list(pool.map(
+            lambda n: _table_row(n, specs[n], batch_size, optimizer, processes), specs))
 
 
 def format_error_table(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -414,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--input", action="append", default=[],
                         help="PRESET=HxWxC input override, repeatable")
     parser.add_argument("--jobs", type=int, default=1, help="measurements at once")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="fresh processes per preset; the median is reported")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -422,7 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))
     rows = memory_error_table(args.presets, args.batch_size, overrides,
-                              optimizer=args.optimizer, jobs=args.jobs)
+                              optimizer=args.optimizer, jobs=args.jobs,
+                              processes=args.processes)
     print(json.dumps(rows, indent=1) if args.json else format_error_table(rows))
     return 0
 
