@@ -84,6 +84,21 @@ def check_input_shape(field: str, value: Any, *, ranks: typing.Iterable[int] = (
         )
 
 
+def check_image_input(family: str, input_shape: tuple[int, ...]) -> None:
+    """Raise ``SpecError`` unless ``input_shape`` is ``(height, width, channels)``.
+
+    Args:
+        family: Family name used in the message.
+        input_shape: The spec's input shape (already checked to be positive ints).
+
+    Raises:
+        SpecError: the shape is not of rank 3.
+    """
+    if len(input_shape) != 3:
+        raise SpecError("input_shape must be (height, width, channels) for family "
+                        f"{family!r}. Received: input_shape={input_shape!r}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Coercion of JSON values to the declared field types
 # ---------------------------------------------------------------------------------------------

@@ -22,12 +22,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import Family, Preset
 from archscale.reference_archs.rounding import correct_pad, round_filters, round_repeats
-from archscale.specs import (ArchSpec, check_choice, check_fraction, check_positive_int,
-                             check_positive_number)
+from archscale.specs import (
+    ArchSpec,
+    check_choice,
+    check_fraction,
+    check_image_input,
+    check_positive_int,
+    check_positive_number,
+)
 
 STEM_FILTERS = 32
 TOP_FILTERS = 1280
@@ -120,9 +125,7 @@ class EfficientNetSpec(ArchSpec):
     output_activation: str = "softmax"
 
     def validate(self) -> None:
-        if len(self.input_shape) != 3:
-            raise SpecError("input_shape must be (height, width, channels) for family "
-                            f"'efficientnet'. Received: input_shape={self.input_shape!r}")
+        check_image_input(self.family, self.input_shape)
         check_positive_number("width_coefficient", self.width_coefficient)
         check_positive_number("depth_coefficient", self.depth_coefficient)
         check_fraction("dropout_rate", self.dropout_rate)

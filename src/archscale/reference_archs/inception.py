@@ -31,11 +31,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import Family, Preset
-from archscale.specs import (ArchSpec, check_choice, check_fraction, check_positive_int,
-                             check_positive_number)
+from archscale.specs import (
+    ArchSpec,
+    check_choice,
+    check_fraction,
+    check_image_input,
+    check_positive_number,
+)
 
 VERSIONS = ("v1", "v3")
 
@@ -295,9 +299,7 @@ class InceptionSpec(ArchSpec):
     output_activation: str = "softmax"
 
     def validate(self) -> None:
-        if len(self.input_shape) != 3:
-            raise SpecError("input_shape must be (height, width, channels) for family "
-                            f"'inception'. Received: input_shape={self.input_shape!r}")
+        check_image_input(self.family, self.input_shape)
         check_choice("version", self.version, VERSIONS)
         check_positive_number("width_multiplier", self.width_multiplier)
         check_choice("batch_norm", self.batch_norm, (True, False))

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import Family, Preset
 from archscale.reference_archs.rounding import correct_pad, make_divisible
-from archscale.specs import ArchSpec, check_choice, check_positive_number
+from archscale.specs import ArchSpec, check_choice, check_image_input, check_positive_number
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.999
@@ -74,9 +73,7 @@ class MobileNetV2Spec(ArchSpec):
     output_activation: str = "softmax"
 
     def validate(self) -> None:
-        if len(self.input_shape) != 3:
-            raise SpecError("input_shape must be (height, width, channels) for family "
-                            f"'mobilenet_v2'. Received: input_shape={self.input_shape!r}")
+        check_image_input(self.family, self.input_shape)
         check_positive_number("alpha", self.alpha)
         check_choice("output_activation", self.output_activation, ACTIVATIONS)
 

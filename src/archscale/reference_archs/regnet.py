@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import Family, Preset
-from archscale.specs import ArchSpec, check_choice, check_positive_int, check_positive_number
+from archscale.specs import (
+    ArchSpec,
+    check_choice,
+    check_image_input,
+    check_positive_int,
+    check_positive_number,
+)
 
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
@@ -161,9 +167,7 @@ class RegNetSpec(ArchSpec):
     output_activation: str = "softmax"
 
     def validate(self) -> None:
-        if len(self.input_shape) != 3:
-            raise SpecError("input_shape must be (height, width, channels) for family "
-                            f"'regnet'. Received: input_shape={self.input_shape!r}")
+        check_image_input(self.family, self.input_shape)
         check_positive_int("depth", self.depth)
         check_positive_int("w0", self.w0)
         _check_non_negative("wa", self.wa)
