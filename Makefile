@@ -29,15 +29,17 @@ demo: $(STAMP)
 	$(VENV)/bin/archscale catalogue
 	$(VENV)/bin/archscale profile resnet50 --input-shape 64x64x3 --classes 10 --batch 32 --no-layers
 
-## The main job: run the default sweep (resumable) and write reports/catalogue/.
+## The main job: run the default sweep and the memory of the presets over 30 M params
+## (both resumable), then write reports/catalogue/.
 ## `bench` exits 1 when some job failed; the report still gets written (failures have a section).
 report: $(STAMP)
 	$(VENV)/bin/archscale bench bench/sweeps/catalogue.toml --db archscale.db || [ $$? -eq 1 ]
+	$(VENV)/bin/archscale bench bench/sweeps/memory_large.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github
 
 ## Regenerate the catalogue table inside README.md.
 readme: $(STAMP)
-	$(PY) -m archscale.readme README.md
+	$(PY) tools/update_readme.py README.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

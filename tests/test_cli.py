@@ -20,9 +20,9 @@ import pytest
 import archscale
 from archscale.catalogue import catalogue_rows
 from archscale.cli import VERBS, main
-from archscale.cli_verbs.common import (Target, UsageError, add_target_arguments, human_bytes,
-                                        human_count, parse_set, parse_shape, parse_value,
-                                        resolve_target)
+from archscale.cli_verbs.common import (Target, UsageError, add_target_arguments, parse_set,
+                                        parse_shape, parse_value, resolve_target)
+from archscale.cli_verbs.output import human_bytes, human_count
 
 SCRIPT = Path(sys.executable).parent / "archscale"
 CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "archscale"]

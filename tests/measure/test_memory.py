@@ -4,10 +4,18 @@ Each measurement runs in its own subprocess (``archscale.measure.memory``), two 
 The 15 % bound on the training peak is the issue's acceptance check; the subset here is the
 time-bounded representative one (the full catalogue table is in the README, produced by
 ``python -m archscale.measure.memory``).
+
+The estimator models TensorFlow's oneDNN CPU kernels. TensorFlow turns them on by default only
+on CPUs with AVX-512 VNNI/BF16 or AMX; elsewhere its Eigen kernels run, whose convolution
+gradients take 8-55 MiB of working buffers that the estimator does not model (README, memory
+section). So the bounded measurements here run with ``TF_ENABLE_ONEDNN_OPTS=1`` on every
+machine, and ``test_eigen_convolution_gradients_take_working_buffers`` measures the
+difference.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -29,11 +37,13 @@ TRAIN_BOUND = 0.15
 
 @pytest.fixture(scope="module")
 def table():
-    from archscale.measure.memory import memory_error_table
+    from archscale.measure.memory_table import memory_error_table
 
     overrides = {k: v for k, v in SUBSET.items() if v}
-    rows = memory_error_table(TINY, 32, processes=3, jobs=2)
-    rows += memory_error_table([k for k in SUBSET if k not in TINY], 32, overrides, jobs=2)
+    with pytest.MonkeyPatch.context() as patch:  # the measuring subprocesses inherit it
+        patch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+        rows = memory_error_table(TINY, 32, processes=3, jobs=2)
+        rows += memory_error_table([k for k in SUBSET if k not in TINY], 32, overrides, jobs=2)
     return {row["preset"]: row for row in rows}
 
 
@@ -50,7 +60,7 @@ def test_training_peak_estimate_within_15_percent(table, preset):
 
 @pytest.mark.tf
 def test_error_table_formats_every_row(table):
-    from archscale.measure.memory import format_error_table
+    from archscale.measure.memory_table import format_error_table
 
     text = format_error_table(list(table.values()))
     assert text.count("\n") == len(table) + 1
@@ -78,6 +88,32 @@ def test_measure_memory_on_a_keras_model_row_and_allocator():
     assert abs(row["train_peak_rel_error"]) <= 0.5  # a 70 kB model: scheduling noise dominates
 
 
+@pytest.mark.tf
+def test_eigen_convolution_gradients_take_working_buffers(monkeypatch):
+    """With oneDNN off, mnist1d_cnn's training step peaks MiBs above the oneDNN peak (which
+    the estimate matches): the exception the README's memory section explains."""
+    from archscale.measure.memory import measure_memory
+
+    spec = archscale.preset("mnist1d_cnn")
+    peaks = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", flag)
+        peaks[flag] = measure_memory(spec, 32).train_peak_bytes_measured
+    predicted = archscale.profile(spec).training_peak_bytes(32)
+    assert abs(predicted / peaks["1"] - 1) <= 0.3, (predicted, peaks)  # a 0.3 MB peak
+    assert peaks["0"] > peaks["1"] + (4 << 20), peaks
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("flag, expected", [("0", "False"), ("1", "True")])
+def test_onednn_flag_is_read_from_tensorflow(flag, expected):
+    code = "from archscale.measure.device import onednn_enabled; print(onednn_enabled())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag,
+                                          "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.stdout.strip().splitlines()[-1] == expected
+
+
 def test_default_cpu_allocator_misses_small_tensors():
     """Why measurements run with TF_CPU_ALLOCATOR_USE_BFC=true: TensorFlow's default oneDNN CPU
     allocator serves allocations under 256 KiB from malloc without counting them."""
@@ -85,8 +121,7 @@ def test_default_cpu_allocator_misses_small_tensors():
             "from archscale.measure.memory import allocator_counts_small_tensors as f; "
             "print(f())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**__import__("os").environ,
-                                          "TF_CPP_MIN_LOG_LEVEL": "3"})
+                         check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 

@@ -263,16 +263,20 @@ def test_npz_dataset_identity_follows_content(tmp_path):
     assert {j.key for j in first}.isdisjoint(j.key for j in second)
 
 
-@pytest.mark.parametrize("name", ["catalogue", "catalogue_64", "example"])
-def test_shipped_sweeps_parse(name):
+def _shipped_sweep_jobs(name):
     import pathlib
 
     path = pathlib.Path(__file__).resolve().parents[2] / "bench" / "sweeps" / f"{name}.toml"
-    jobs = expand(load_sweep(str(path)))
+    return expand(load_sweep(str(path)))
+
+
+@pytest.mark.parametrize("name", ["catalogue", "catalogue_64", "example"])
+def test_shipped_sweeps_parse(name):
+    jobs = _shipped_sweep_jobs(name)
     measured = {j.measurement for j in jobs}
     assert {"cost", "latency", "memory", "accuracy"} <= measured
     if name.startswith("catalogue"):
-        for measurement in ("cost", "latency", "memory"):  # the whole catalogue
+        for measurement in ("cost", "latency"):  # the whole catalogue
             measured = {j.preset for j in jobs if j.measurement == measurement}
             assert measured == set(archscale.list_presets()), measurement
         assert {j.batch_size for j in jobs if j.measurement == "latency"} == {1, 32}
@@ -280,3 +284,20 @@ def test_shipped_sweeps_parse(name):
         datasets = {(j.preset, j.dataset_name) for j in jobs if j.measurement == "accuracy"}
         assert {("mnist1d_cnn", "mnist1d_seq"), ("mnist1d_mlp", "mnist1d")} <= datasets
         assert any(d == "digits" for _, d in datasets)
+
+
+def test_default_sweep_and_memory_large_cover_the_catalogue_memory():
+    """catalogue.toml measures memory of every preset up to 30 M params; memory_large.toml the
+    rest, with the same job keys as the same entries would have in catalogue.toml."""
+    small = {n for n in archscale.list_presets()
+             if archscale.profile(archscale.preset(n)).params <= 30_000_000}
+    default = _shipped_sweep_jobs("catalogue")
+    large = _shipped_sweep_jobs("memory_large")
+    assert {j.preset for j in default if j.measurement == "memory"} == small
+    assert {j.preset for j in large} == set(archscale.list_presets()) - small
+    assert {j.measurement for j in large} == {"memory"}
+    assert {j.batch_size for j in large} == {32}
+    shapes = {(j.preset, tuple(j.spec["input_shape"])) for j in default
+              if j.measurement == "latency"}
+    assert all((j.preset, tuple(j.spec["input_shape"])) in shapes for j in large)
+    assert default[0].environment == large[0].environment

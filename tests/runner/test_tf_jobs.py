@@ -46,6 +46,7 @@ def test_latency_and_memory_jobs(tmp_path, executor):
     assert all(c in memory for c in MEMORY_COLUMNS + ENV_COLUMNS)
     assert memory["train_peak_bytes_measured"] > 0 and memory["params"] == 15210
     assert memory["env_tf_cpu_allocator_bfc"] is True  # set before TensorFlow's first op
+    assert memory["env_tf_onednn"] in (True, False)  # which CPU kernels TensorFlow ran
     for row in (peak, latency, memory):
         assert row["job_measure_s"] > 0 and row["job_overhead_s"] >= 0
         if executor == "spawn":

@@ -8,8 +8,8 @@ import dataclasses
 import os
 from typing import Any, Mapping, Sequence
 
-from archscale.cli_verbs.common import (UsageError, add_format_argument, human_bytes,
-                                        human_count, positive_int, print_json, render_table)
+from archscale.cli_verbs.common import UsageError, add_format_argument, positive_int
+from archscale.cli_verbs.output import human_bytes, human_count, print_json, render_table
 
 NAME = "bench"
 HELP = "measure latency, memory, accuracy and cost of presets or a sweep file; resumable"

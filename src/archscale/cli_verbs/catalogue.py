@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
-from archscale.cli_verbs.common import (UsageError, add_format_argument, format_shape,
-                                        human_count, print_json, render_table)
+from archscale.cli_verbs.common import UsageError, add_format_argument
+from archscale.cli_verbs.output import format_shape, human_count, print_json, render_table
 
 NAME = "catalogue"
 HELP = "list the preset architectures with params, MACs and depth"

@@ -1,4 +1,6 @@
-"""Helpers shared by every CLI verb: option parsing, output, human-readable numbers.
+"""Helpers shared by every CLI verb: option parsing, targets, TensorFlow import.
+
+Output (tables, JSON, human-readable numbers) is in ``archscale.cli_verbs.output``.
 
 Nothing here imports TensorFlow. Parsing helpers raise ``UsageError`` (an ``ArchscaleError``)
 with a one-line message that names the option, so ``archscale.cli.main`` prints it as
@@ -11,12 +13,12 @@ import argparse
 import contextlib
 import difflib
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
+from archscale.cli_verbs.output import DEFAULT_TABLE_FORMAT
 from archscale.errors import ArchscaleError, InputFileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from archscale.specs import ArchSpec
 
-#: Default ``--format`` of every table.
-DEFAULT_TABLE_FORMAT = "simple"
 
 
 class UsageError(ArchscaleError, ValueError):
@@ -335,99 +335,3 @@ def load_keras_model(path: str) -> "keras.Model":
     from archscale.keras_io import load_model
 
     return load_model(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------------------------
-
-
-def print_json(obj: Any, file: TextIO | None = None) -> None:
-    """Print ``obj`` as JSON with indent 2 (tuples become lists)."""
-    print(json.dumps(obj, indent=2), file=file or sys.stdout)
-
-
-def render_table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
-                 tablefmt: str = DEFAULT_TABLE_FORMAT, *,
-                 colalign: Sequence[str] | None = None) -> str:
-    """Render rows with ``tabulate`` (ints get thousands separators).
-
-    Args:
-        rows: Table rows.
-        headers: Column names.
-        tablefmt: A ``tabulate`` format name.
-        colalign: Optional per-column alignment ("left", "right", ...).
-
-    Returns:
-        The table text.
-    """
-    from tabulate import tabulate
-
-    kwargs: dict[str, Any] = {"headers": list(headers), "tablefmt": tablefmt, "intfmt": ","}
-    if colalign is not None and rows:
-        kwargs["colalign"] = list(colalign)
-    return tabulate([list(r) for r in rows], **kwargs)
-
-
-def format_shape(shape: Sequence[int] | None) -> str:
-    """``(32, 32, 3)`` -> ``"32x32x3"``."""
-    return "x".join(str(v) for v in shape) if shape else "-"
-
-
-_SI = ("", "K", "M", "G", "T", "P", "E")
-_IEC = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-
-
-def _scaled(value: float, base: int, units: Sequence[str], digits: int) -> tuple[str, str]:
-    magnitude = abs(value)
-    index = 0
-    while magnitude >= base and index < len(units) - 1:
-        magnitude /= base
-        index += 1
-    if index and magnitude:
-        # After rounding, 999.96K shows as 1M and 1020 KiB as 0.996 MiB (never 1e+03K).
-        rounded = float(f"{magnitude:.{digits}g}")
-        if rounded >= min(base, 10 ** digits) and index < len(units) - 1:
-            magnitude, index = magnitude / base, index + 1
-    text = f"{magnitude:.{digits}g}" if index else f"{magnitude:g}"
-    return ("-" if value < 0 else "") + text, units[index]
-
-
-def human_count(value: float, digits: int = 3) -> str:
-    """Human-readable count with SI suffixes: 25636712 -> ``"25.6M"``, 3.86e9 -> ``"3.86G"``.
-
-    Args:
-        value: The number (params, MACs, FLOPs...).
-        digits: Significant digits of the scaled value.
-
-    Returns:
-        Values under 1000 as plain numbers; otherwise 3 significant digits and K/M/G/T.
-    """
-    if not math.isfinite(value):
-        return str(value)
-    text, unit = _scaled(value, 1000, _SI, digits)
-    return text + unit
-
-
-def human_bytes(value: float, digits: int = 3) -> str:
-    """Human-readable bytes with binary units: 1288490189 -> ``"1.2 GiB"``.
-
-    Args:
-        value: Bytes.
-        digits: Significant digits of the scaled value.
-
-    Returns:
-        e.g. ``"512 B"``, ``"97.8 MiB"``.
-    """
-    if not math.isfinite(value):
-        return str(value)
-    text, unit = _scaled(value, 1024, _IEC, digits)
-    return f"{text} {unit}"
-
-
-def key_value_table(pairs: Mapping[str, Any] | Sequence[tuple[Any, ...]],
-                    tablefmt: str = DEFAULT_TABLE_FORMAT,
-                    headers: Sequence[str] = ("quantity", "value")) -> str:
-    """A two-or-more-column table from ``{name: value}`` or ``[(name, value, ...), ...]``."""
-    rows = list(pairs.items()) if isinstance(pairs, Mapping) else [tuple(p) for p in pairs]
-    return render_table(rows, headers, tablefmt)

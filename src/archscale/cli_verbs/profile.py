@@ -7,8 +7,9 @@ import argparse
 from typing import Any
 
 from archscale.cli_verbs.common import (Target, add_format_argument, add_target_arguments,
-                                        format_shape, human_bytes, human_count, load_keras_model,
-                                        positive_int, print_json, render_table, resolve_target)
+                                        load_keras_model, positive_int, resolve_target)
+from archscale.cli_verbs.output import (format_shape, human_bytes, human_count, print_json,
+                                        render_table)
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile
 
 NAME = "profile"

@@ -9,7 +9,8 @@ import argparse
 import sys
 from typing import Any
 
-from archscale.cli_verbs.common import UsageError, parse_shape, positive_int, print_json
+from archscale.cli_verbs.common import UsageError, parse_shape, positive_int
+from archscale.cli_verbs.output import print_json
 
 NAME = "propose"
 HELP = "propose an architecture for a task and budget, with every dimension explained"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archscale.cli_verbs.common import add_format_argument, print_json
+from archscale.cli_verbs.common import add_format_argument
+from archscale.cli_verbs.output import print_json
 
 NAME = "report"
 HELP = "trade-off report (tables, Pareto frontiers, plots) from the benchmark store"

@@ -6,7 +6,9 @@
    dropout, shuffling); the seed also picks which ``recipe.validation_split`` of the TRAINING
    set is held out for early stopping. The test set is used once, after training.
 2. Training stops early after ``recipe.early_stopping_patience`` epochs without improvement of
-   ``recipe.monitor``; the best epoch's weights are restored before testing.
+   ``recipe.monitor``; the best epoch's weights are restored before testing. A recipe with
+   ``validation_split=0`` (and patience 0) holds nothing out: it trains on the whole training
+   set for ``recipe.epochs`` epochs and tests the last epoch's weights.
 3. A seed whose training loss becomes NaN/inf, or rises above ``divergence_factor`` (default
    5) times the loss of the freshly initialised model (measured on up to 1024 training
    examples, floored at ln(classes)), is stopped and recorded as diverged: it has no accuracy
@@ -33,14 +35,13 @@ layer (a keras.Model with unsupported layers) the FLOPs are ``None`` rather than
 from __future__ import annotations
 
 import math
-import statistics
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from archscale.errors import ArchscaleError, SpecError
+from archscale.measure.accuracy_result import AccuracyResult, SeedRun
 from archscale.measure.datasets import Dataset, load_dataset
 from archscale.measure.recipes import Recipe, default_recipe
 from archscale.specs import ArchSpec
@@ -49,141 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 INITIAL_LOSS_EXAMPLES = 1024
-
-
-@dataclass(frozen=True)
-class SeedRun:
-    """One seed's training run.
-
-    Attributes:
-        seed: The seed.
-        test_accuracy: Fraction of test examples classified correctly (``None`` if diverged).
-        best_epoch: 1-based epoch whose weights were restored (``None`` if diverged).
-        epochs_run: Epochs trained before early stopping (or divergence) ended the run.
-        train_seconds: Wall time of ``model.fit`` (includes tracing/compilation).
-        train_flops: Analytic training FLOPs of this run (``None`` if the profile failed).
-        diverged: The loss became NaN/inf or exceeded ``divergence_factor`` x its initial value.
-        divergence: Why the run was declared diverged (``None`` otherwise).
-        initial_loss: Loss of the initialised model on (up to 1024) training examples.
-        final_train_loss: Mean training loss of the last epoch run.
-    """
-
-    seed: int
-    test_accuracy: float | None
-    best_epoch: int | None
-    epochs_run: int
-    train_seconds: float
-    train_flops: int | None
-    diverged: bool
-    divergence: str | None
-    initial_loss: float
-    final_train_loss: float | None
-
-
-@dataclass(frozen=True)
-class AccuracyResult:
-    """Accuracy of one architecture on one dataset under one recipe, over seeds.
-
-    Attributes:
-        dataset: Dataset name.
-        seeds: Seeds, in run order.
-        recipe: The recipe used.
-        runs: Per-seed results.
-        train_examples / validation_examples / test_examples: Split sizes.
-        forward_flops: Analytic forward FLOPs per example (``None`` if unavailable).
-        params: Parameter count of the trained model.
-        from_logits: Whether the model's output was treated as logits (linear last layer).
-        spec_overridden: The spec's input_shape/classes were replaced by the dataset's.
-        input_shape / classes: What the trained model takes and predicts.
-        reinitialized: Every seed started from freshly initialised weights (``False`` only for
-            a keras.Model that cannot be cloned: all seeds then start from its weights).
-        total_seconds: Wall time of the whole measurement (all seeds, builds, evaluation).
-    """
-
-    dataset: str
-    seeds: tuple[int, ...]
-    recipe: Recipe
-    runs: tuple[SeedRun, ...]
-    train_examples: int
-    validation_examples: int
-    test_examples: int
-    forward_flops: int | None
-    params: int
-    from_logits: bool
-    spec_overridden: bool
-    input_shape: tuple[int, ...]
-    classes: int
-    reinitialized: bool
-    total_seconds: float
-
-    @property
-    def accuracy_per_seed(self) -> list[float | None]:
-        """Test accuracy per seed; ``None`` for a diverged seed."""
-        return [run.test_accuracy for run in self.runs]
-
-    @property
-    def accuracy_mean(self) -> float | None:
-        """Mean test accuracy over the seeds that did not diverge (``None`` if all did)."""
-        values = [a for a in self.accuracy_per_seed if a is not None]
-        return statistics.fmean(values) if values else None
-
-    @property
-    def accuracy_std(self) -> float | None:
-        """Sample standard deviation (n - 1) over non-diverged seeds; ``None`` below 2."""
-        values = [a for a in self.accuracy_per_seed if a is not None]
-        return statistics.stdev(values) if len(values) > 1 else None
-
-    @property
-    def diverged(self) -> bool:
-        """Whether any seed diverged."""
-        return any(run.diverged for run in self.runs)
-
-    @property
-    def train_seconds(self) -> float:
-        """Mean ``fit`` wall time of one seed."""
-        return statistics.fmean(run.train_seconds for run in self.runs)
-
-    @property
-    def train_flops(self) -> int | None:
-        """Mean analytic training FLOPs of one seed's run."""
-        flops = [run.train_flops for run in self.runs]
-        return None if None in flops else round(statistics.fmean(flops))
-
-    def to_row(self) -> dict[str, Any]:
-        """Flat record: stable, unit-suffixed column names plus ``recipe_*`` fields."""
-        finished = [run for run in self.runs if not run.diverged]
-        flops = [run.train_flops for run in self.runs]
-        row: dict[str, Any] = {
-            "dataset": self.dataset,
-            "seeds": list(self.seeds),
-            "accuracy_mean": self.accuracy_mean,
-            "accuracy_std": self.accuracy_std,
-            "accuracy_per_seed": self.accuracy_per_seed,
-            "best_epoch_mean": (statistics.fmean(r.best_epoch for r in finished)
-                                if finished else None),
-            "best_epoch_per_seed": [run.best_epoch for run in self.runs],
-            "epochs_run_per_seed": [run.epochs_run for run in self.runs],
-            "train_seconds": self.train_seconds,
-            "train_seconds_per_seed": [run.train_seconds for run in self.runs],
-            "train_seconds_total": self.total_seconds,
-            "train_flops": self.train_flops,
-            "train_flops_total": None if None in flops else int(sum(flops)),
-            "forward_flops_per_example": self.forward_flops,
-            "diverged": self.diverged,
-            "diverged_seeds": [run.seed for run in self.runs if run.diverged],
-            "divergence_reasons": [run.divergence for run in self.runs if run.diverged],
-            "train_examples": self.train_examples,
-            "validation_examples": self.validation_examples,
-            "test_examples": self.test_examples,
-            "model_params": self.params,
-            "output_from_logits": self.from_logits,
-            "spec_overridden": self.spec_overridden,
-            "trained_input_shape": list(self.input_shape),
-            "trained_classes": self.classes,
-            "weights_reinitialized": self.reinitialized,
-        }
-        row.update(self.recipe.to_row())
-        return row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +226,8 @@ def _compile(model: "keras.Model", recipe: Recipe, from_logits: bool, steps_per_
 def _split(dataset: Dataset, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the fit part and of the validation hold-out of the training set."""
     n = len(dataset.y_train)
+    if not fraction:  # no hold-out: train on everything, keep the last epoch
+        return np.arange(n), np.arange(0)
     n_val = min(n - 1, max(1, round(fraction * n)))
     if n_val < 1:
         raise SpecError(f"dataset {dataset.name!r} has too few training examples to hold out a "
@@ -385,12 +253,15 @@ def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: in
     initial_loss = float(model.evaluate(x_fit[probe], y_fit[probe], batch_size=recipe.batch_size,
                                         verbose=0, return_dict=True)["loss"])
     guard = _divergence_guard(initial_loss, divergence_factor, dataset.classes)
-    patience = recipe.early_stopping_patience or recipe.epochs
-    stopper = keras.callbacks.EarlyStopping(monitor=recipe.monitor, patience=patience,
-                                            restore_best_weights=True)
+    callbacks, validation = [guard], None
+    if len(val_idx):
+        patience = recipe.early_stopping_patience or recipe.epochs
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=recipe.monitor, patience=patience, restore_best_weights=True))
+        validation = (x_val, y_val)
     start = time.perf_counter()
     history = model.fit(x_fit, y_fit, batch_size=recipe.batch_size, epochs=recipe.epochs,
-                        validation_data=(x_val, y_val), callbacks=[guard, stopper],
+                        validation_data=validation, callbacks=callbacks,
                         shuffle=True, verbose=verbose)
     seconds = time.perf_counter() - start
     losses = history.history.get("loss", [])
@@ -405,8 +276,8 @@ def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: in
     if guard.reason is not None:
         return SeedRun(test_accuracy=None, best_epoch=None, diverged=True,
                        divergence=guard.reason, **common)
-    monitored = np.asarray(history.history[recipe.monitor], dtype=float)
-    if np.isnan(monitored).all():  # validation never scored: the last weights were kept
+    monitored = np.asarray(history.history.get(recipe.monitor, [np.nan]), dtype=float)
+    if np.isnan(monitored).all():  # no hold-out, or it never scored: the last weights were kept
         best = epochs_run - 1
     elif recipe.monitor == "val_accuracy":
         best = np.nanargmax(monitored)

@@ -65,6 +65,22 @@ def ram_bytes() -> int | None:
         return None
 
 
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (``None``: unknown).
+
+    ``TF_ENABLE_ONEDNN_OPTS`` decides when set; otherwise TensorFlow's default, which on x86
+    turns oneDNN on only for CPUs with AVX-512 VNNI/BF16 or AMX. The kernels differ in speed
+    and in the working memory their convolution gradients take (see the README's memory
+    section), so every TensorFlow record carries this flag.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    probe = getattr(_pywrap_util_port, "IsMklEnabled", None)
+    return bool(probe()) if probe is not None else None
+
+
 def _fingerprint() -> dict[str, Any]:
     """``environment.environment()`` (CPU, cores, Python, TF/Keras/archscale versions) with
     ``environment.fingerprint()``'s keys on top."""
@@ -91,7 +107,8 @@ def record_environment(*, xla: bool, dtype: str) -> dict[str, Any]:
         versions; prefixed),
         ``env_ram_bytes``, ``env_gpu_name`` (``None`` without a GPU), ``env_device``,
         ``env_tf_intra_op_threads`` / ``env_tf_inter_op_threads`` (0 = TensorFlow's default,
-        one per core), ``env_tf_cpu_allocator_bfc``, ``env_xla`` and ``env_dtype``.
+        one per core), ``env_tf_cpu_allocator_bfc``, ``env_tf_onednn`` (``onednn_enabled``),
+        ``env_xla`` and ``env_dtype``.
     """
     import tensorflow as tf
 
@@ -104,6 +121,7 @@ def record_environment(*, xla: bool, dtype: str) -> dict[str, Any]:
         "env_tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "env_tf_cpu_allocator_bfc":
             os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("1", "true"),
+        "env_tf_onednn": onednn_enabled(),
         "env_xla": bool(xla),
         "env_dtype": str(dtype),
     })

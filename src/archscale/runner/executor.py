@@ -7,8 +7,8 @@ after a failed job.
 ``run_sweep`` skips jobs already stored with status ``ok`` (so re-running a killed sweep
 resumes it), retries stored ``failed`` ones unless ``retry_failed=False``, re-measures
 everything with ``force=True``, and writes each finished job in its own transaction.
-Latency and memory jobs (``Measurement.exclusive``) always run one at a time, alone; with
-``workers=2`` the other jobs run two at a time first.
+Latency and machine-peak jobs (``Measurement.exclusive``: timings) always run one at a time,
+alone; with ``workers=2`` the other jobs (cost, memory, accuracy) run two at a time first.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ Format (every key optional except at least one ``[[arch]]``; errors name the key
     seeds = [0, 1, 2]                     # accuracy: one job per seed (default 0, 1, 2)
     timeout = 900                         # seconds per job (default 900)
     xla = false                           # latency: compile with XLA (= settings.latency.xla)
-    workers = 1                           # parallel jobs for cost/accuracy (latency and
-                                          # memory jobs always run alone)
+    workers = 1                           # parallel jobs for cost/memory/accuracy
+                                          # (latency and peak jobs always run alone)
     executor = "auto"                     # fork: TensorFlow jobs fork from a server that
                                           # imported TF once; spawn: a fresh interpreter
                                           # per job; auto: fork on Linux without a GPU
