@@ -9,7 +9,7 @@ numbers of different architectures on the same dataset are comparable. The defau
   rate 1e-2, constant, batch 100, 150 epochs (6000 steps over the 4000 training examples), no
   hold-out and no early stopping (``validation_split=0``): the last weights are tested. The
   reference MLP (``mnist1d_mlp``) reaches about 66 % with it; holding out 10 % for early
-  stopping costs it 1-2 points (about 64.6 %), and the sequence form's recipe below about 6
+  stopping costs it about 1 point (64.6 %), and the sequence form's recipe about 6 points
   (59 %), measured over seeds 0-2.
 - ``mnist1d_seq`` (the 40x1 sequence form, what 1-D CNNs take): the paper's recipe overfits
   Keras' reimplementation of the reference CNN (train 100 %, test 88-92 % over seeds); the
