@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         A parser whose parsed namespace carries ``verb`` (the name) and ``_module``.
     """
-    from archscale import __version__
+    from archscale.version import __version__
 
     parser = _Parser(prog=PROG, description="Size Keras architectures from data and budgets; "
                      "profile and benchmark them exactly.", epilog=_EPILOG,

@@ -17,7 +17,7 @@ from archscale.heuristics.calibration import (CalibrationError, LatencyModel, La
                                               cache_dir, calibration_path, load_calibration,
                                               save_calibration)
 from archscale.heuristics.propose import propose
-from archscale.measure.environment import (FINGERPRINT_KEYS, environment, fingerprint,
+from archscale.environment import (FINGERPRINT_KEYS, environment, fingerprint,
                                            fingerprint_differences)
 from archscale.specs import Budget, Task
 
@@ -58,7 +58,7 @@ def test_environment_fingerprint_is_pure_python():
     other = {**fingerprint(), "cpu_model": "Imaginary CPU"}
     assert fingerprint_differences(other) == [f"cpu_model: 'Imaginary CPU' != "
                                               f"{env['cpu_model']!r}"]
-    code = ("import sys; from archscale.measure.environment import environment; e = "
+    code = ("import sys; from archscale.environment import environment; e = "
             "environment(); assert 'tensorflow' not in sys.modules; print(e['tensorflow'])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)

@@ -304,7 +304,7 @@ def resolve_target(args: argparse.Namespace, *, models: bool = True) -> Target:
         ArchscaleError: unknown preset, unreadable or invalid spec file, invalid overrides,
             overrides for a saved model, or a saved model where ``models`` is false.
     """
-    from archscale import load_spec
+    from archscale.profiling import load_spec
     from archscale.reference_archs.registry import preset
 
     kind = target_kind(args.target)

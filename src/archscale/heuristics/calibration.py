@@ -4,7 +4,7 @@
 a dense 3x3 convolution, a depthwise 3x3 convolution, a dense (matmul) layer, an element-wise
 op and a chain of tiny layers (the fixed per-layer overhead). The achieved rates are cached as
 JSON in ``cache_dir()`` together with the environment fingerprint
-(``archscale.measure.environment``). ``load_calibration`` refuses a missing, stale (older than
+(``archscale.environment``). ``load_calibration`` refuses a missing, stale (older than
 ``MAX_AGE_DAYS``) or foreign (fingerprint differs) calibration with a message that says how to
 recalibrate. ``LatencyModel`` predicts ``sum(FLOPs / rate of the layer's kind) + layers x
 overhead`` from a profile, without TensorFlow.
@@ -116,7 +116,7 @@ def load_calibration(batch_size: int, *, path: Path | None = None, now: float | 
         CalibrationError: no file, no entry for the batch size, a different environment
             fingerprint, or an entry older than ``max_age_days``. The message says what to run.
     """
-    from archscale.measure.environment import fingerprint_differences
+    from archscale.environment import fingerprint_differences
 
     path = calibration_path() if path is None else path
     hint = recalibrate_hint(batch_size)
@@ -152,7 +152,7 @@ def save_calibration(rates: LayerRates, *, path: Path | None = None) -> Path:
     Returns:
         The path written.
     """
-    from archscale.measure.environment import (environment, fingerprint,
+    from archscale.environment import (environment, fingerprint,
                                                fingerprint_differences)
 
     path = calibration_path() if path is None else path

@@ -116,7 +116,7 @@ def measure_latency(spec: ArchSpec, batch_size: int, *, quick: bool = False) -> 
     import keras
     import tensorflow as tf
 
-    from archscale import build
+    from archscale.profiling import build
 
     keras.backend.clear_session()
     model = build(spec)

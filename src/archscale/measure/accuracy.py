@@ -45,6 +45,7 @@ from archscale.measure.accuracy_result import AccuracyResult, SeedRun
 from archscale.measure.datasets import Dataset, load_dataset
 from archscale.measure.recipes import Recipe, default_recipe
 from archscale.specs import ArchSpec
+from archscale.profiling import build, profile
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -141,13 +142,11 @@ def outputs_are_logits(model: "keras.Model", sample: np.ndarray) -> bool:
 def _forward_flops(target: Any) -> int | None:
     """Analytic forward FLOPs per example; ``None`` when the profile fails or is incomplete
     (layers it cannot cost would make the training-FLOPs estimate silently low)."""
-    import archscale
-
     try:
-        profile = archscale.profile(target)
+        prof = profile(target)
     except ArchscaleError:
         return None
-    return None if profile.unsupported else int(profile.flops)
+    return None if prof.unsupported else int(prof.flops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +324,6 @@ def measure_accuracy(target: "ArchSpec | keras.Model", dataset: "str | Dataset",
     """
     import keras
 
-    import archscale
 
     start = time.perf_counter()
     seeds = _check_seeds(seeds)
@@ -338,7 +336,7 @@ def measure_accuracy(target: "ArchSpec | keras.Model", dataset: "str | Dataset",
     overridden = False
     if isinstance(target, ArchSpec):
         target, overridden = fit_spec_to_dataset(target, data)
-        make_model = lambda: archscale.build(target)  # noqa: E731
+        make_model = lambda: build(target)  # noqa: E731
     elif isinstance(target, keras.Model):
         _check_model_fits(target, data)
         make_model = _model_factory(target)

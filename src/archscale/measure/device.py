@@ -2,7 +2,7 @@
 
 ``select_device`` picks ``/GPU:0`` when TensorFlow sees a GPU, else ``/CPU:0``; the latency and
 memory measurements run under that device and read allocator statistics from it.
-``record_environment`` merges ``archscale.measure.environment.fingerprint()`` (CPU model,
+``record_environment`` merges ``archscale.environment.fingerprint()`` (CPU model,
 cores, library versions) with what only a running TensorFlow knows: RAM, GPU name, thread
 settings, and the run's XLA flag and dtype.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from typing import Any
+
+from archscale.environment import environment, fingerprint
 
 #: Environment variables a memory-measuring process needs before TensorFlow is imported.
 #: Without ``TF_CPU_ALLOCATOR_USE_BFC`` the default oneDNN CPU allocator serves allocations
@@ -84,9 +86,7 @@ def onednn_enabled() -> bool | None:
 def _fingerprint() -> dict[str, Any]:
     """``environment.environment()`` (CPU, cores, Python, TF/Keras/archscale versions) with
     ``environment.fingerprint()``'s keys on top."""
-    from archscale.measure import environment
-
-    return {**environment.environment(), **environment.fingerprint()}
+    return {**environment(), **fingerprint()}
 
 
 def _prefixed(data: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def record_environment(*, xla: bool, dtype: str) -> dict[str, Any]:
 
     Returns:
         A flat dict whose keys all start with ``env_``: the keys of
-        ``archscale.measure.environment.environment()`` and ``fingerprint()`` (CPU model,
+        ``archscale.environment.environment()`` and ``fingerprint()`` (CPU model,
         logical and usable cores, machine, system, Python, TensorFlow, Keras and archscale
         versions; prefixed),
         ``env_ram_bytes``, ``env_gpu_name`` (``None`` without a GPU), ``env_device``,

@@ -30,6 +30,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from archscale.errors import SpecError
+from archscale.graph import Graph
+from archscale.profiling import build
+from archscale.specs import ArchSpec
 
 #: Seed of the bootstrap and of the random input batch.
 SEED = 0
@@ -45,7 +48,6 @@ BOOTSTRAP_RESAMPLES = 2000
 @dataclass(frozen=True)
 class TimingStats:
     """Summary of timing samples in milliseconds."""
-
     min: float
     median: float
     mean: float
@@ -104,7 +106,6 @@ def summarize(samples_ms: Sequence[float]) -> TimingStats:
 @dataclass(frozen=True)
 class Timing:
     """Raw result of ``time_calls``: trace time, warm-up count and every sample (ms)."""
-
     trace_ms: float
     warmup_iterations: int
     warmup_seconds: float
@@ -204,10 +205,8 @@ def time_calls(call: Callable[[], Any], *, min_samples: int = 30, min_duration_s
 
 def as_model(target: Any):
     """A ``keras.Model`` from a spec, a graph, a ``.keras`` path or a model (returned as is)."""
-    import archscale
-
-    if isinstance(target, (archscale.ArchSpec, archscale.Graph)):
-        return archscale.build(target)
+    if isinstance(target, (ArchSpec, Graph)):
+        return build(target)
     if isinstance(target, str) or hasattr(target, "__fspath__"):
         from archscale.keras_io import load_model
 
@@ -303,7 +302,6 @@ def compile_train_step(model, optimizer: str = "adam", *, xla: bool = False) -> 
 @dataclass(frozen=True)
 class LatencyResult:
     """Latency of one model at one batch size; ``stats`` in milliseconds per batch."""
-
     batch_size: int
     xla: bool
     device: str

@@ -41,6 +41,8 @@ from typing import Any, Mapping, Sequence
 from archscale.errors import ArchscaleError, SpecError
 from archscale.measure.device import MEMORY_ENV
 from archscale.specs import ArchSpec
+from archscale.profiling import build, profile
+from archscale.reference_archs.registry import spec_from_dict
 
 MODES = ("inference", "training")
 
@@ -58,7 +60,6 @@ class MemoryResult:
     the measuring process's allocator counted small tensors too (always, unless TensorFlow's
     allocator settings were overridden).
     """
-
     batch_size: int
     optimizer: str
     dtype: str
@@ -226,19 +227,18 @@ def reserve_allocator(expected_peak_bytes: float) -> int:
 
 
 def _worker(request: Mapping[str, Any]) -> dict[str, Any]:
-    import archscale
 
     complete = allocator_counts_small_tensors()
     target: Any
     if "spec" in request:
-        target = archscale.spec_from_dict(request["spec"])
+        target = spec_from_dict(request["spec"])
     else:
         from archscale.keras_io import load_model
 
         target = load_model(request["model_path"])
-    reserve_allocator(archscale.profile(target).training_peak_bytes(
+    reserve_allocator(profile(target).training_peak_bytes(
         request["batch_size"], optimizer=request["optimizer"]))
-    model = archscale.build(target) if "spec" in request else target
+    model = build(target) if "spec" in request else target
     out = measure_model_in_process(model, request["batch_size"], optimizer=request["optimizer"],
                                    modes=tuple(request["modes"]))
     return {**out, "allocator_counts_small_tensors": complete}
@@ -268,19 +268,16 @@ def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
     request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
                                "modes": list(MODES)}
     if not isolate and allocator_counts_small_tensors():
-        import archscale
         from archscale.measure.latency import as_model
 
-        reserve_allocator(archscale.profile(target).training_peak_bytes(
+        reserve_allocator(profile(target).training_peak_bytes(
             batch_size, optimizer=optimizer))
         got = measure_model_in_process(as_model(target), batch_size, optimizer=optimizer)
         return {**got, "allocator_counts_small_tensors": True}
     if isinstance(target, ArchSpec):
         return _run_subprocess({**request, "spec": target.to_dict()}, timeout_s)
     if isinstance(target, Graph):
-        import archscale
-
-        target = archscale.build(target)
+        target = build(target)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         target.save(path)
@@ -325,9 +322,7 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
         SpecError: bad batch size or optimizer.
         MemoryMeasurementError: the measurement crashed, ran out of memory or timed out.
     """
-    import archscale
-
-    prof = archscale.profile(target)
+    prof = profile(target)
     predicted_train = prof.training_peak_bytes(batch_size, dtype, optimizer)
     predicted_infer = prof.inference_peak_bytes(batch_size, dtype)
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:

@@ -15,14 +15,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from archscale.measure.memory import MemoryMeasurementError, measure_memory
 from archscale.specs import ArchSpec
+from archscale.profiling import profile
+from archscale.reference_archs.registry import preset
 
 
 def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str,
                processes: int) -> dict[str, Any]:
-    import archscale
 
     row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, spec.input_shape)),
-                           "params": archscale.profile(spec).params, "error": None}
+                           "params": profile(spec).params, "error": None}
     try:
         res = measure_memory(spec, batch_size, optimizer=optimizer, processes=processes)
     except MemoryMeasurementError as exc:
@@ -60,10 +61,9 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    import archscale
 
     overrides = dict(input_overrides or {})
-    specs = {name: archscale.preset(name, **({"input_shape": tuple(overrides[name])}
+    specs = {name: preset(name, **({"input_shape": tuple(overrides[name])}
                                              if name in overrides else {}))
              for name in presets}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

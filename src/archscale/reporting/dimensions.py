@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from archscale.errors import ArchscaleError
+from archscale.profiling import profile
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 SIZES = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -35,7 +36,6 @@ class Scaling:
         size: ``{factor: {quantity: value or None}}``, with ``size_shapes`` the input shapes.
         size_shapes: ``{factor: input shape}``.
     """
-
     family: str
     base: str
     input_shape: tuple[int, ...]
@@ -58,10 +58,9 @@ class Scaling:
 
 
 def _measure(spec: Any) -> dict[str, float | None]:
-    import archscale
 
     try:
-        prof = archscale.profile(spec)
+        prof = profile(spec)
     except ArchscaleError:
         return {q: None for q in QUANTITIES}
     return {"params": float(prof.params), "macs": float(prof.macs),

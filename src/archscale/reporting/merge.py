@@ -16,6 +16,7 @@ import fnmatch
 from typing import Any, Iterable, Mapping, Sequence
 
 from archscale.reporting.schema import FILTER_FIELDS, ReportError, conform
+from archscale.profiling import profile
 
 PEAK_COLUMNS = ("machine_peak_gflops", "env_machine_peak_gflops")
 _COST_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "weight_bytes")
@@ -124,13 +125,12 @@ def retarget_overridden(rows: Sequence[Mapping[str, Any]],
 
 
 def _trained_counts(spec: Mapping[str, Any], shape: tuple, classes: Any) -> dict[str, Any]:
-    import archscale
     from archscale.reference_archs.registry import spec_from_dict
     from archscale.runner.measurements import profile_columns
     from archscale.runner.rows import spec_hash
 
     trained = spec_from_dict(dict(spec)).replace(input_shape=shape, classes=classes)
-    return {**profile_columns(archscale.profile(trained)),
+    return {**profile_columns(profile(trained)),
             "spec_hash": spec_hash(trained.to_dict())}
 
 

@@ -24,6 +24,7 @@ from archscale.reporting.schema import ReportError, json_ready, resolve_axis, ro
 from archscale.reporting.sources import Source, load_pytest_benchmark, load_store
 from archscale.reporting.tables import (accuracy_table, environment_table, failed_table,
                                         pareto_table, results_table, scaling_table)
+from archscale.profiling import profile
 
 DEFAULT_DB = "archscale.db"
 
@@ -44,7 +45,6 @@ class ReportData:
         commands: The commands that reproduce the report.
         files: Extra files (``sweep.toml``, ``specs/*.json``).
     """
-
     name: str
     source: Source
     rows: list[dict[str, Any]]
@@ -171,7 +171,6 @@ def _reproduce(source: Source, jobs: Sequence[Mapping[str, Any]], name: str,
 
 def _memory_curves(data: ReportData) -> dict[str, dict[str, list[float]]]:
     """Analytic train/inference peaks at powers of two up to twice the largest batch."""
-    import archscale
     from archscale.errors import ArchscaleError
     from archscale.reference_archs.registry import spec_from_dict
 
@@ -185,7 +184,7 @@ def _memory_curves(data: ReportData) -> dict[str, dict[str, list[float]]]:
         if spec_hash not in with_memory:
             continue
         try:
-            prof = archscale.profile(spec_from_dict(dict(spec)))
+            prof = profile(spec_from_dict(dict(spec)))
         except ArchscaleError:
             continue
         curves[spec_hash] = {"batches": grid,
@@ -195,7 +194,7 @@ def _memory_curves(data: ReportData) -> dict[str, dict[str, list[float]]]:
 
 
 def _summary(data: ReportData) -> str:
-    from archscale import __version__
+    from archscale.version import __version__
 
     archs = {(r.get("environment_hash"), r.get("spec_hash"), r.get("name")) for r in data.rows}
     runs = len(data.source.runs)

@@ -40,7 +40,7 @@ def sha256_hex(obj: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> tuple[tuple[str, Any], ...]:
-    from archscale.measure.environment import environment, fingerprint
+    from archscale.environment import environment, fingerprint
 
     env = environment()
     merged = {**fingerprint(), "keras": env.get("keras"), "python": env.get("python")}
@@ -49,7 +49,7 @@ def _environment() -> tuple[tuple[str, Any], ...]:
 
 
 def key_environment() -> dict[str, Any]:
-    """The environment part of job keys: ``archscale.measure.environment.fingerprint()`` plus
+    """The environment part of job keys: ``archscale.environment.fingerprint()`` plus
     the Keras and Python versions, without volatile fields (times, pids, free memory)."""
     return dict(_environment())
 

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS
 from archscale.errors import SpecError
+from archscale.profiling import profile
 
 TEST_ENV = "ARCHSCALE_TEST_MEASUREMENTS"
 
@@ -101,7 +102,6 @@ def as_table(key: str, value: Any) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Setting:
     """One accepted setting: its default and validator ``(key, value) -> canonical value``."""
-
     default: Any
     check: Callable[[str, Any], Any]
 
@@ -123,7 +123,6 @@ class Measurement:
         needs_spec: Measures an architecture (``peak`` measures the machine: one job per
             sweep, asked for with the sweep's ``peak`` key, not in ``measure`` lists).
     """
-
     name: str
     uses_batch: bool
     uses_dataset: bool
@@ -263,9 +262,7 @@ def measure_cost(spec: Any, batch_size: int = 1, *, dtype: str = "float32",
     Raises:
         ShapeError / SpecError: the spec cannot be built or a setting is invalid.
     """
-    import archscale
-
-    prof = archscale.profile(spec)
+    prof = profile(spec)
     return {
         **profile_columns(prof),
         "batch_size": batch_size, "dtype": dtype, "optimizer": optimizer,

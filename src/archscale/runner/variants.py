@@ -53,7 +53,7 @@ def int_list(value: Any, key: str, *, low: int) -> tuple[int, ...]:
 def bases(entry: Mapping[str, Any], where: str,
            base_dir: str) -> list[tuple[str | None, ArchSpec, str]]:
     """``(preset name or None, spec, label)`` for the entry's preset(s) or spec file."""
-    from archscale import load_spec
+    from archscale.profiling import load_spec
     from archscale.reference_archs.registry import list_presets, preset
 
     if ("preset" in entry) == ("spec" in entry):

@@ -25,6 +25,7 @@ import time
 from typing import Any, Mapping
 
 from archscale.runner.launch import PARENT_PID_ENV
+from archscale.profiling import profile
 
 
 def die_with_parent(expected: str | None = None) -> None:
@@ -86,7 +87,7 @@ def environment_columns(job: Mapping[str, Any], needs_tf: bool) -> dict[str, Any
             pass
         else:
             return dict(record_environment(xla=xla, dtype=dtype))
-    from archscale.measure.environment import environment
+    from archscale.environment import environment
 
     env = {f"env_{k}": v for k, v in environment().items()}
     env.update({"env_xla": xla, "env_dtype": dtype})
@@ -117,9 +118,8 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         row = run_measurement(spec, job)
         out["measure_s"] = time.perf_counter() - start
         if spec is not None:
-            import archscale
 
-            row = {**profile_columns(archscale.profile(spec)), **row}
+            row = {**profile_columns(profile(spec)), **row}
         out.update(status="ok", row=row,
                    environment=environment_columns(job, measurement.needs_tf))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a record

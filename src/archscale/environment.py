@@ -13,6 +13,8 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from archscale.version import __version__
+
 #: Keys that must match for a calibration measured elsewhere to be reused.
 FINGERPRINT_KEYS = ("cpu_model", "cpu_count", "usable_cores", "machine", "tensorflow",
                     "archscale")
@@ -71,14 +73,8 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "tensorflow": _package_version("tensorflow") or _package_version("tensorflow-cpu"),
         "keras": _package_version("keras"),
-        "archscale": _archscale_version(),
+        "archscale": __version__,
     }
-
-
-def _archscale_version() -> str:
-    from archscale import __version__
-
-    return __version__
 
 
 def fingerprint(env: dict[str, Any] | None = None) -> dict[str, Any]:
