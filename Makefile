@@ -16,8 +16,10 @@ $(STAMP): $(PY) pyproject.toml
 
 venv: $(STAMP)
 
-## Run the whole test suite (creates .venv and installs everything first).
+## Run the whole test suite (creates .venv and installs everything first): the import-linter
+## layer contract (pyproject.toml) first, then pytest.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 ## pytest-benchmark suites under bench/ (toolkit speed, analytic vs Keras vs profiler).

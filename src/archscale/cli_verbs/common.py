@@ -10,16 +10,15 @@ with a one-line message that names the option, so ``archscale.cli.main`` prints 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import json
 import os
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archscale.cli_verbs.output import DEFAULT_TABLE_FORMAT
 from archscale.errors import ArchscaleError, InputFileError
+from archscale.measure.tensorflow_import import import_tensorflow
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -134,52 +133,6 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--json`` (every verb has it; ``archscale.cli`` adds it for you)."""
     parser.add_argument("--json", action="store_true",
                         help="print machine-readable JSON on stdout instead of tables")
-
-
-# ---------------------------------------------------------------------------------------------
-# TensorFlow
-# ---------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null inside the block (not with ``ARCHSCALE_DEBUG=1``).
-
-    TensorFlow's native libraries log several lines on import (absl's "before InitializeLog"
-    messages ignore ``TF_CPP_MIN_LOG_LEVEL``); the CLI promises one-line errors.
-    """
-    if os.environ.get("ARCHSCALE_DEBUG") == "1":
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def import_tensorflow() -> None:
-    """Import TensorFlow and Keras and find the devices without their start-up log lines.
-
-    Call it inside a verb's ``run`` before anything that imports TensorFlow.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules and "keras" in sys.modules:
-        return
-    with quiet_native_stderr():
-        import keras  # noqa: F401
-        import tensorflow
-
-        tensorflow.config.list_physical_devices()  # device start-up logs (cuInit) happen here
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
-    from archscale.cli_verbs.common import import_tensorflow
+    from archscale.measure.tensorflow_import import import_tensorflow
     from archscale.heuristics.calibration import run_calibration, save_calibration
 
     import_tensorflow()
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
     proposal = propose(task, budget)
     if args.verify:
-        from archscale.cli_verbs.common import import_tensorflow
+        from archscale.measure.tensorflow_import import import_tensorflow
 
         import_tensorflow()
         proposal = verify(proposal)

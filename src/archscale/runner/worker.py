@@ -69,7 +69,7 @@ def _finite(value: Any) -> Any:
 def _import_tensorflow() -> float:
     """Import TensorFlow and Keras quietly; returns the seconds it took."""
     start = time.perf_counter()
-    from archscale.cli_verbs.common import import_tensorflow
+    from archscale.measure.tensorflow_import import import_tensorflow
 
     import_tensorflow()
     return time.perf_counter() - start
