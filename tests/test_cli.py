@@ -22,7 +22,6 @@ from archscale.catalogue import catalogue_rows
 from archscale.cli import VERBS, main
 from archscale.cli_verbs.common import (Target, UsageError, add_target_arguments, parse_set,
                                         parse_shape, parse_value, resolve_target)
-from archscale.cli_verbs.output import human_bytes, human_count
 
 SCRIPT = Path(sys.executable).parent / "archscale"
 CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "archscale"]
@@ -94,22 +93,6 @@ def test_parse_set():
 def test_parse_set_rejects(item):
     with pytest.raises(UsageError, match="--set expects field=value"):
         parse_set([item])
-
-
-@pytest.mark.parametrize("value, text", [
-    (0, "0"), (999, "999"), (1000, "1K"), (5210, "5.21K"), (25_636_712, "25.6M"),
-    (3_857_973_248, "3.86G"), (999_960, "1M"), (-5210, "-5.21K"), (11_282_415_616, "11.3G"),
-])
-def test_human_count(value, text):
-    assert human_count(value) == text
-
-
-@pytest.mark.parametrize("value, text", [
-    (0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1_288_490_189, "1.2 GiB"),
-    (102_546_848, "97.8 MiB"), (1_048_575, "1 MiB"), (1020 * 1024, "0.996 MiB"),
-])
-def test_human_bytes(value, text):
-    assert human_bytes(value) == text
 
 
 def _target_args(*argv: str, models: bool = True) -> argparse.Namespace:

@@ -9,7 +9,8 @@ import os
 from typing import Any, Mapping, Sequence
 
 from archscale.cli_verbs.common import UsageError, add_format_argument, positive_int
-from archscale.cli_verbs.output import human_bytes, human_count, print_json, render_table
+from archscale.cli_verbs.output import print_json, render_table
+from archscale.units import format_bytes, format_count
 
 NAME = "bench"
 HELP = "measure latency, memory, accuracy and cost of presets or a sweep file; resumable"
@@ -198,9 +199,9 @@ def _cell(key: str, value: Any) -> Any:
     if isinstance(value, list):
         return ",".join(str(_cell(key, v)) for v in value)
     if isinstance(value, (int, float)) and "bytes" in key and "error" not in key:
-        return human_bytes(value)
+        return format_bytes(value)
     if isinstance(value, int) and key in ("params", "macs", "flops", "train_flops"):
-        return human_count(value)
+        return format_count(value)
     if isinstance(value, float):
         return f"{value:.4g}"
     return value

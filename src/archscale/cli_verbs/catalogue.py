@@ -6,7 +6,8 @@ import argparse
 from typing import Any, Sequence
 
 from archscale.cli_verbs.common import UsageError, add_format_argument
-from archscale.cli_verbs.output import format_shape, human_count, print_json, render_table
+from archscale.cli_verbs.output import print_json, render_table
+from archscale.units import format_count, format_shape
 
 NAME = "catalogue"
 HELP = "list the preset architectures with params, MACs and depth"
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def table_row(row: dict[str, Any], exact: bool = False) -> list[Any]:
     """One ``catalogue_rows`` row as table cells (see ``HEADERS``)."""
-    number = (lambda v: v) if exact else human_count
+    number = (lambda v: v) if exact else format_count
     return [row["name"], row["family"], format_shape(row["input_shape"]), str(row["classes"]),
             number(row["params"]), number(row["macs"]), row["depth"], row["description"]]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from archscale.cli_verbs.common import (Target, add_format_argument, add_target_arguments,
                                         load_keras_model, positive_int, resolve_target)
-from archscale.cli_verbs.output import (format_shape, human_bytes, human_count, print_json,
-                                        render_table)
+from archscale.cli_verbs.output import print_json, render_table
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile
+from archscale.units import format_bytes, format_count, format_shape
 
 NAME = "profile"
 HELP = "exact params, MACs, FLOPs and memory of a preset, spec file or .keras model"
@@ -111,7 +111,7 @@ def totals_table(prof: Profile, args: argparse.Namespace) -> str:
     ]
     if prof.unsupported:  # their MACs and FLOPs are unknown: the totals are lower bounds
         counts[3:] = [(f"{k[:-1]}, without unsupported layers)", v) for k, v in counts[3:]]
-    rows: list[tuple[str, Any, str]] = [(k, v, human_count(v)) for k, v in counts]
+    rows: list[tuple[str, Any, str]] = [(k, v, format_count(v)) for k, v in counts]
     rows.append(("depth (conv/dense chain)", prof.depth, ""))
     batch = f"batch {args.batch}"
     sizes = [
@@ -121,7 +121,7 @@ def totals_table(prof: Profile, args: argparse.Namespace) -> str:
         ("inference peak bytes (weights + activations)", memory["inference_peak_bytes"]),
         (f"training peak bytes ({batch}, {args.optimizer})", memory["training_peak_bytes"]),
     ]
-    rows += [(k, v, human_bytes(v)) for k, v in sizes]
+    rows += [(k, v, format_bytes(v)) for k, v in sizes]
     return render_table(rows, ("total", "exact", "approx"), args.format,
                         colalign=("left", "right", "right"))
 

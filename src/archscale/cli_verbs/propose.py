@@ -98,7 +98,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
     Raises:
         ArchscaleError: missing, malformed or contradictory options (exit code 2).
     """
-    from archscale.heuristics.units import (parse_bytes, parse_count, parse_positive_float)
+    from archscale.units import (parse_bytes, parse_count, parse_positive_float)
     from archscale.specs import Budget, Task
 
     missing = [opt for opt, value in (("--classes", args.classes), ("--samples", args.samples))

@@ -24,7 +24,7 @@ from archscale.heuristics.rules import (FamilyChoice, Step, check_family_fits_ta
 from archscale.heuristics.search_space import DROPOUT_FAMILIES, search_space
 from archscale.heuristics.solver import (CAPACITY, Costs, Evaluator, InfeasibleError, Limit,
                                          Solution, budget_limits, smallest_step, solve)
-from archscale.heuristics.units import format_count
+from archscale.units import format_count
 from archscale.specs import ArchSpec, Budget, Task
 
 #: A proposal should use at least this fraction of its binding limit.
@@ -134,7 +134,7 @@ def _impossible(attempts: list[_Attempt], budget: Budget) -> ImpossibleBudgetErr
 
 
 def _fmt(value: float, metric: str) -> str:
-    from archscale.heuristics.units import format_bytes
+    from archscale.units import format_bytes
 
     if metric.endswith("bytes"):
         return format_bytes(value)

@@ -12,7 +12,7 @@ from typing import Any
 from archscale.heuristics.propose import Proposal
 from archscale.heuristics.rules import Step
 from archscale.heuristics.search_space import DROPOUT_FAMILIES
-from archscale.heuristics.units import format_bytes, format_count
+from archscale.units import format_bytes, format_count
 
 WIDTH = 100
 

@@ -15,9 +15,8 @@ from typing import Any, Mapping, Sequence
 
 from archscale.reporting.frontiers import Frontier
 from archscale.reporting.schema import label
+from archscale.units import format_bytes, format_count
 
-_SI = ("", "K", "M", "G", "T", "P")
-_IEC = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _MARKDOWN_FORMATS = ("github", "pipe", "orgtbl", "jira", "presto", "pretty", "psql", "rst",
                      "grid", "simple_grid", "rounded_grid", "heavy_grid", "mixed_grid",
                      "double_grid", "fancy_grid", "outline", "simple_outline", "rounded_outline",
@@ -41,27 +40,16 @@ def _num(value: Any) -> float | None:
 
 
 def count(value: Any) -> str:
-    """``25636712`` -> ``"25.6M"``; empty for missing values."""
+    """``25636712`` -> ``"25.6M"`` (``archscale.units.format_count``); empty for missing."""
     v = _num(value)
-    if v is None:
-        return ""
-    index = 0
-    while abs(v) >= 999.5 and index < len(_SI) - 1:
-        v /= 1000.0
-        index += 1
-    return f"{v:.3g}{_SI[index]}" if index else f"{v:g}"
+    return "" if v is None else format_count(value)
 
 
 def size(value: Any) -> str:
-    """Bytes with binary units: ``1288490189`` -> ``"1.2 GiB"``; empty for missing values."""
+    """Bytes with binary units: ``1288490189`` -> ``"1.2 GiB"`` (``archscale.units.format_bytes``);
+    empty for missing values."""
     v = _num(value)
-    if v is None:
-        return ""
-    index = 0
-    while abs(v) >= 1023.5 and index < len(_IEC) - 1:
-        v /= 1024.0
-        index += 1
-    return f"{v:.3g} {_IEC[index]}"
+    return "" if v is None else format_bytes(value)
 
 
 def decimal(value: Any, digits: int = 3) -> str:

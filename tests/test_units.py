@@ -1,12 +1,12 @@
-"""Size and count parsing (``archscale.heuristics.units``): pure functions."""
+"""Count, size and duration parsing and formatting (``archscale.units``): pure functions."""
 
 from __future__ import annotations
 
 import pytest
 
 from archscale.errors import SpecError
-from archscale.heuristics.units import (format_bytes, format_count, parse_bytes, parse_count,
-                                        parse_positive_float)
+from archscale.units import (format_bytes, format_count, format_seconds, format_shape,
+                             parse_bytes, parse_count, parse_positive_float)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -69,3 +69,25 @@ def test_round_trip_count_and_bytes():
     for value in (1, 999, 12_345, 4_100_000_000):
         assert parse_count(str(value)) == value
         assert parse_bytes(str(value)) == value
+
+
+@pytest.mark.parametrize("value, text", [
+    (0, "0"), (999, "999"), (1000, "1K"), (5210, "5.21K"), (25_636_712, "25.6M"),
+    (3_857_973_248, "3.86G"), (999_960, "1M"), (-5210, "-5.21K"), (11_282_415_616, "11.3G"),
+])
+def test_format_count_rounds_across_suffixes(value, text):
+    assert format_count(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1_288_490_189, "1.2 GiB"),
+    (102_546_848, "97.8 MiB"), (1_048_575, "1 MiB"), (1020 * 1024, "0.996 MiB"),
+])
+def test_format_bytes_rounds_across_units(value, text):
+    assert format_bytes(value) == text
+
+
+def test_format_seconds_and_shape():
+    assert [format_seconds(s) for s in (None, 5, 75.2, 3725)] == ["?", "5s", "1m15s", "1h02m"]
+    assert format_shape((32, 32, 3)) == "32x32x3"
+    assert format_shape(None) == "-"

@@ -1,7 +1,9 @@
-"""Parsing of the sizes budgets are written in: counts (``200M``, ``4.1G``) and bytes
-(``512MB``, ``2GiB``). Pure functions; they raise ``SpecError`` naming the option.
+"""Counts, bytes and durations: how archscale parses and prints them (pure functions).
 
-Conventions:
+One module for every layer: the CLI's options and tables, the proposal's rationale and the
+reports all parse and format through these functions, so ``25.6M`` means the same everywhere.
+
+Parsing (errors are ``SpecError`` naming the option):
 
 - counts: a plain number (``2000000``, ``2e6``, ``2_000_000``) or a number with a decimal SI
   suffix ``K`` (1e3), ``M`` (1e6), ``G`` or ``B`` (1e9), ``T`` (1e12); case-insensitive.
@@ -9,12 +11,16 @@ Conventions:
   (powers of 1000, as disk vendors and the SI write them), binary ``KiB``/``MiB``/``GiB``/``TiB``
   (powers of 1024, as ``free -h`` and TensorFlow's memory stats mean them), or ``B``. A bare
   ``K``/``M``/``G`` is read as binary (``512M`` = 512 MiB), as ``ulimit``/``docker`` do.
+
+Formatting: counts with SI suffixes and 3 significant digits (``25.6M``), bytes with binary
+units (``97.8 MiB``), durations as ``5s`` / ``1m15s`` / ``1h02m``, shapes as ``32x32x3``.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import Sequence
 
 from archscale.errors import SpecError
 
@@ -107,17 +113,71 @@ def parse_positive_float(text: str | int | float, option: str = "value") -> floa
     return value
 
 
-def format_count(value: float) -> str:
-    """``25_636_712`` -> ``"25.6M"``; ``4.1e9`` -> ``"4.1G"``; small values as they are."""
-    for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+_SI = ("", "K", "M", "G", "T", "P", "E")
+_IEC = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
-def format_bytes(value: float) -> str:
-    """Binary units: ``2**31`` -> ``"2 GiB"``, ``123456`` -> ``"121 KiB"``."""
-    for suffix, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {suffix}"
-    return f"{value:.0f} B"
+def _scaled(value: float, base: int, units: Sequence[str], digits: int) -> tuple[str, str]:
+    magnitude = abs(value)
+    index = 0
+    while magnitude >= base and index < len(units) - 1:
+        magnitude /= base
+        index += 1
+    if index and magnitude:
+        # After rounding, 999.96K shows as 1M and 1020 KiB as 0.996 MiB (never 1e+03K).
+        rounded = float(f"{magnitude:.{digits}g}")
+        if rounded >= min(base, 10 ** digits) and index < len(units) - 1:
+            magnitude, index = magnitude / base, index + 1
+    text = f"{magnitude:.{digits}g}" if index else f"{magnitude:g}"
+    return ("-" if value < 0 else "") + text, units[index]
+
+
+def format_count(value: float, digits: int = 3) -> str:
+    """Human-readable count with SI suffixes: 25636712 -> ``"25.6M"``, 3.86e9 -> ``"3.86G"``.
+
+    Args:
+        value: The number (params, MACs, FLOPs...).
+        digits: Significant digits of the scaled value.
+
+    Returns:
+        Values under 1000 as plain numbers; otherwise 3 significant digits and K/M/G/T.
+    """
+    if not math.isfinite(value):
+        return str(value)
+    text, unit = _scaled(value, 1000, _SI, digits)
+    return text + unit
+
+
+def format_bytes(value: float, digits: int = 3) -> str:
+    """Human-readable bytes with binary units: 1288490189 -> ``"1.2 GiB"``.
+
+    Args:
+        value: Bytes.
+        digits: Significant digits of the scaled value.
+
+    Returns:
+        e.g. ``"512 B"``, ``"97.8 MiB"``.
+    """
+    if not math.isfinite(value):
+        return str(value)
+    text, unit = _scaled(value, 1024, _IEC, digits)
+    return f"{text} {unit}"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``75.2`` -> ``"1m15s"``; ``None`` -> ``"?"``."""
+    if seconds is None:
+        return "?"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_shape(shape: Sequence[int] | None) -> str:
+    """``(32, 32, 3)`` -> ``"32x32x3"``; ``"-"`` for no shape."""
+    return "x".join(str(v) for v in shape) if shape else "-"
