@@ -15,8 +15,8 @@ import pytest
 
 import archscale
 from archscale.errors import SpecError
-from archscale.measure.recipes import (DEFAULT_RECIPES, Recipe, default_recipe,
-                                       recipe_from_dict)
+from archscale.measure.recipes import DEFAULT_RECIPES, default_recipe
+from archscale.training_recipe import Recipe, recipe_from_dict
 
 ROW_KEYS = {
     "dataset", "seeds", "accuracy_mean", "accuracy_std", "accuracy_per_seed", "best_epoch_mean",

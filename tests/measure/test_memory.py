@@ -3,7 +3,7 @@
 Each measurement runs in its own subprocess (``archscale.measure.memory``), two at a time.
 The 15 % bound on the training peak is the issue's acceptance check; the subset here is the
 time-bounded representative one (the full catalogue table is in the README, produced by
-``python -m archscale.measure.memory``).
+``python tools/memory_table.py``).
 
 The estimator models TensorFlow's oneDNN CPU kernels. TensorFlow turns them on by default only
 on CPUs with AVX-512 VNNI/BF16 or AMX; elsewhere its Eigen kernels run, whose convolution
@@ -24,6 +24,8 @@ import pytest
 import archscale
 from archscale import SpecError
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "tools"))
+
 #: preset -> input shape override (reduced sizes keep the test under budget on 2 cores)
 SUBSET = {
     "mlp": None, "mnist1d_cnn": None, "resnet20": None,
@@ -37,7 +39,7 @@ TRAIN_BOUND = 0.15
 
 @pytest.fixture(scope="module")
 def table():
-    from archscale.measure.memory_table import memory_error_table
+    from memory_table import memory_error_table
 
     overrides = {k: v for k, v in SUBSET.items() if v}
     with pytest.MonkeyPatch.context() as patch:  # the measuring subprocesses inherit it
@@ -60,7 +62,7 @@ def test_training_peak_estimate_within_15_percent(table, preset):
 
 @pytest.mark.tf
 def test_error_table_formats_every_row(table):
-    from archscale.measure.memory_table import format_error_table
+    from memory_table import format_error_table
 
     text = format_error_table(list(table.values()))
     assert text.count("\n") == len(table) + 1

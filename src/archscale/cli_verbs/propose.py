@@ -132,7 +132,8 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
     from archscale.measure.tensorflow_import import import_tensorflow
-    from archscale.heuristics.calibration import run_calibration, save_calibration
+    from archscale.heuristics.calibration import save_calibration
+    from archscale.measure.latency_calibration import run_calibration
 
     import_tensorflow()
     rates = run_calibration(args.batch or 1)
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     task, budget = _task_and_budget(args)
     calibration = _calibrate(args) if args.calibrate else None
     from archscale.heuristics.propose import propose
-    from archscale.heuristics.verify import verify
+    from archscale.measure.latency_calibration import verify
 
     proposal = propose(task, budget)
     if args.verify:
@@ -188,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             data["calibration"] = calibration
         print_json(data)
     else:
-        from archscale.heuristics.report import design_note
+        from archscale.heuristics.design_note import design_note
 
         print(design_note(proposal))
         if args.out:

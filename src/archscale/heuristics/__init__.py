@@ -1,15 +1,16 @@
 """Sizing heuristics: task and budget rules (each cited), the budget solver and ``propose``.
 
-Pure Python (plus scipy for the solver); TensorFlow is imported only when calibrating latency
-or verifying a proposal (``archscale.heuristics.tf_timing``). Modules:
+Pure Python (plus scipy for the solver), never TensorFlow: calibrating latency and verifying a
+proposal measure, so they live in ``archscale.measure.latency_calibration``; this package only
+reads the cached calibration. Modules:
 
 - ``rules``: family choice, MLP taper and depth, downsampling stages, stage widths and blocks;
 - ``capacity``: parameter range from the samples, regularisation defaults, training recipe;
 - ``plans`` / ``plans_image``: how each family scales with depth, width and resolution;
 - ``solver``: compound scaling solved with scipy against the analytic cost, greedy fill;
-- ``propose``: ``propose(task, budget) -> Proposal`` and ``verify`` (real latency);
-- ``calibration`` / ``tf_timing``: per-machine latency calibration;
-- ``units``: ``"200M"``, ``"2GiB"`` parsing; ``search_space``: keras-tuner ranges.
+- ``propose``: ``propose(task, budget) -> Proposal``; ``proposal``: the result type;
+- ``calibration``: the cached per-machine latency calibration and the latency model;
+- ``design_note``: the proposal as text; ``search_space``: keras-tuner ranges.
 
 Example::
 

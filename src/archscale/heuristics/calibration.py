@@ -1,13 +1,15 @@
 """Per-machine latency calibration: measure once, cache with the environment, predict.
 
-``run_calibration`` (TensorFlow, imported lazily) times a few reference layers at a batch size:
+``archscale.measure.latency_calibration.run_calibration`` (TensorFlow) times a few reference
+layers at a batch size:
 a dense 3x3 convolution, a depthwise 3x3 convolution, a dense (matmul) layer, an element-wise
 op and a chain of tiny layers (the fixed per-layer overhead). The achieved rates are cached as
 JSON in ``cache_dir()`` together with the environment fingerprint
 (``archscale.environment``). ``load_calibration`` refuses a missing, stale (older than
 ``MAX_AGE_DAYS``) or foreign (fingerprint differs) calibration with a message that says how to
 recalibrate. ``LatencyModel`` predicts ``sum(FLOPs / rate of the layer's kind) + layers x
-overhead`` from a profile, without TensorFlow.
+overhead`` from a profile, without TensorFlow. This module only reads and writes the cache; it
+never measures.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archscale.costs import ALIAS_OPS, Profile
+from archscale.environment import environment, fingerprint, fingerprint_differences
 from archscale.errors import ArchscaleError
 
 CALIBRATION_VERSION = 1
@@ -116,8 +119,6 @@ def load_calibration(batch_size: int, *, path: Path | None = None, now: float | 
         CalibrationError: no file, no entry for the batch size, a different environment
             fingerprint, or an entry older than ``max_age_days``. The message says what to run.
     """
-    from archscale.environment import fingerprint_differences
-
     path = calibration_path() if path is None else path
     hint = recalibrate_hint(batch_size)
     data = _read(path)
@@ -152,9 +153,6 @@ def save_calibration(rates: LayerRates, *, path: Path | None = None) -> Path:
     Returns:
         The path written.
     """
-    from archscale.environment import (environment, fingerprint,
-                                               fingerprint_differences)
-
     path = calibration_path() if path is None else path
     try:
         old = _read(path)
@@ -171,22 +169,6 @@ def save_calibration(rates: LayerRates, *, path: Path | None = None) -> Path:
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def run_calibration(batch_size: int, *, quick: bool = False) -> LayerRates:
-    """Measure this machine's rates at ``batch_size`` with TensorFlow (imported here).
-
-    Args:
-        batch_size: Batch size to measure at.
-        quick: Fewer, shorter timing runs (tests).
-
-    Returns:
-        The ``LayerRates`` (not saved; see ``save_calibration``).
-    """
-    from archscale.heuristics.tf_timing import measure_rates
-
-    rates = measure_rates(batch_size, quick=quick)
-    return LayerRates(batch_size=batch_size, measured_at=time.time(), **rates)
 
 
 class LatencyModel:

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from archscale.training_recipe import Recipe
+
 #: Parameters per training sample at the top of the capacity range, per modality.
 #: image: ResNet-50 / ImageNet-1k = 25.6 M / 1.28 M = 20; CIFAR ResNet-110 / CIFAR-10 =
 #: 1.7 M / 50 k = 34 -> 25. vector and sequence: MNIST-1D (Greydanus 2020) MLP 15 K / 4000 = 3.8
@@ -99,26 +101,6 @@ def regularisation(params: int, samples: int) -> Regularisation:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """A training recipe the benchmark and tuning verbs use as their default."""
-
-    optimizer: str
-    learning_rate: float
-    momentum: float | None
-    batch_size: int
-    epochs: int
-    schedule: str
-    warmup_epochs: int
-    loss: str
-    label_smoothing: float
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
-
-
 def recipe_batch_size(samples: int) -> int:
     """Power of two near ``samples / 500``, clipped to [32, 256] (CIFAR-10: 128, ImageNet: 256,
     He et al. 2015; small data: 32, Masters & Luschi 2018 favour small batches)."""
@@ -134,7 +116,8 @@ def recipe_epochs(samples: int) -> int:
 
 
 def training_recipe(family: str, samples: int, *, regression: bool = False,
-                    classes: int = 2) -> Recipe:
+                    classes: int = 2, early_stopping_patience: int = 10,
+                    weight_decay: float = 0.0) -> Recipe:
     """The default recipe for a family and data-set size.
 
     ResNet / RegNet / Inception: SGD with Nesterov momentum 0.9, learning rate
@@ -149,9 +132,15 @@ def training_recipe(family: str, samples: int, *, regression: bool = False,
         samples: Training samples.
         regression: Mean-squared-error loss instead of cross-entropy.
         classes: Output units; one class means binary cross-entropy (sigmoid output).
+        early_stopping_patience: Epochs without validation improvement before stopping (the
+            regularisation rule's patience); 10 % of the training set is held out for it.
+        weight_decay: The regularisation rule's weight decay, applied by the optimizer
+            (Keras' ``weight_decay``: decoupled and scaled by the learning rate, which for
+            SGD equals an L2 penalty of the same coefficient).
 
     Returns:
-        The ``Recipe``.
+        The ``Recipe`` (``archscale.training_recipe.Recipe``, the type the benchmark trains
+        with), its ``source`` naming the rules.
     """
     batch = recipe_batch_size(samples)
     epochs = recipe_epochs(samples)
@@ -172,5 +161,9 @@ def training_recipe(family: str, samples: int, *, regression: bool = False,
     else:
         loss = "binary_crossentropy" if classes == 1 else "categorical_crossentropy"
     warmup = 5 if batch >= 256 and optimizer != "adam" else 0
-    return Recipe(optimizer, float(f"{lr:.3g}"), momentum, batch, epochs, "cosine", warmup,
-                  loss, smoothing, source)
+    return Recipe(optimizer=optimizer, learning_rate=float(f"{lr:.3g}"),
+                  optimizer_momentum=momentum,
+                  batch_size=batch, epochs=epochs, schedule="cosine", warmup_epochs=warmup,
+                  loss=loss, label_smoothing=smoothing,
+                  early_stopping_patience=early_stopping_patience, weight_decay=weight_decay,
+                  source=source)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archscale.errors import SpecError
-from archscale.heuristics.capacity import Recipe, Regularisation
+from archscale.heuristics.capacity import Regularisation
+from archscale.training_recipe import Recipe
 from archscale.heuristics.plans import Knobs, Plan
 from archscale.heuristics.rules import Step
 from archscale.heuristics.search_space import DROPOUT_FAMILIES
@@ -72,7 +73,7 @@ class Proposal:
             "utilisation": self.utilisation, "binding": self.binding,
             "fill_note": self.fill_note,
             "capacity": {"low_params": self.capacity[0], "high_params": self.capacity[1]},
-            "regularisation": self.regularisation.to_dict(), "recipe": self.recipe.to_dict(),
+            "regularisation": self.regularisation.to_dict(), "recipe": self.recipe.to_dict(complete=True),
             "search_space": self.search_space, "preprocessing": self.preprocessing,
             "scaling": self.scaling, "rationale": [s.to_dict() for s in self.rationale],
             "verification": self.verification,

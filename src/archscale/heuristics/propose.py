@@ -15,7 +15,7 @@ from typing import Any
 
 from archscale.errors import ArchscaleError, SpecError
 from archscale.heuristics.calibration import CalibrationError, LatencyModel, load_calibration
-from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE, Recipe,
+from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE,
                                            capacity_range, regularisation, training_recipe)
 from archscale.heuristics.plans import COMPOUND_SOURCE, Plan, make_plan
 from archscale.heuristics.proposal import Proposal
@@ -24,8 +24,9 @@ from archscale.heuristics.rules import (FamilyChoice, Step, check_family_fits_ta
 from archscale.heuristics.search_space import DROPOUT_FAMILIES, search_space
 from archscale.heuristics.solver import (CAPACITY, Costs, Evaluator, InfeasibleError, Limit,
                                          Solution, budget_limits, smallest_step, solve)
-from archscale.units import format_count
 from archscale.specs import ArchSpec, Budget, Task
+from archscale.training_recipe import Recipe
+from archscale.units import format_count
 
 #: A proposal should use at least this fraction of its binding limit.
 FILL_TARGET = 0.9
@@ -234,7 +235,9 @@ def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
     probe = plan.spec(sol.knobs)
     reg = regularisation(ev.measure(probe).params, task.samples)
     recipe = training_recipe(plan.family, task.samples, regression=task.regression,
-                             classes=task.classes)
+                             classes=task.classes,
+                             early_stopping_patience=reg.early_stopping_patience,
+                             weight_decay=reg.weight_decay)
     spec = plan.spec(sol.knobs, reg.dropout if plan.family in DROPOUT_FAMILIES else 0.0)
     dropout_where = "applied to the spec" if plan.family in DROPOUT_FAMILIES else \
         "recipe only (this family has no dropout layer)"

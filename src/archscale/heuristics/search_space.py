@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archscale.heuristics.capacity import Recipe, Regularisation
+from archscale.heuristics.capacity import Regularisation
+from archscale.training_recipe import Recipe
 from archscale.heuristics.plans import Plan
 
 #: Families whose spec has a dropout field (the regularisation rule sets it).

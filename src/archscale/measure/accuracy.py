@@ -43,9 +43,10 @@ import numpy as np
 from archscale.errors import ArchscaleError, SpecError
 from archscale.measure.accuracy_result import AccuracyResult, SeedRun
 from archscale.measure.datasets import Dataset, load_dataset
-from archscale.measure.recipes import Recipe, default_recipe
+from archscale.measure.recipes import default_recipe
 from archscale.specs import ArchSpec
 from archscale.profiling import build, profile
+from archscale.training_recipe import Recipe
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -189,21 +190,33 @@ def _divergence_guard(initial_loss: float, factor: float, classes: int) -> Any:
     return DivergenceGuard()
 
 
+def _learning_rate(recipe: Recipe, steps_per_epoch: int) -> Any:
+    """The recipe's rate: constant, or cosine decay to 0 after an optional linear warm-up."""
+    import keras
+
+    if recipe.schedule != "cosine":
+        return recipe.learning_rate
+    if not recipe.warmup_epochs:
+        return keras.optimizers.schedules.CosineDecay(
+            recipe.learning_rate, decay_steps=recipe.epochs * steps_per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=(recipe.epochs - recipe.warmup_epochs) * steps_per_epoch,
+        warmup_target=recipe.learning_rate, warmup_steps=recipe.warmup_epochs * steps_per_epoch)
+
+
 def _optimizer(recipe: Recipe, steps_per_epoch: int) -> Any:
     import keras
 
-    rate: Any = recipe.learning_rate
-    if recipe.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(
-            recipe.learning_rate, decay_steps=recipe.epochs * steps_per_epoch)
+    rate = _learning_rate(recipe, steps_per_epoch)
     decay = recipe.weight_decay or None
     if recipe.optimizer == "adam":
         return keras.optimizers.Adam(rate, weight_decay=decay)
     if recipe.optimizer == "adamw":
         return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, weight_decay=decay)
-    return keras.optimizers.RMSprop(rate, weight_decay=decay)
+    if recipe.optimizer in ("sgd", "momentum"):
+        return keras.optimizers.SGD(rate, momentum=recipe.momentum_used,
+                                    nesterov=recipe.optimizer == "momentum", weight_decay=decay)
+    return keras.optimizers.RMSprop(rate, momentum=recipe.momentum_used, weight_decay=decay)
 
 
 def _compile(model: "keras.Model", recipe: Recipe, from_logits: bool, steps_per_epoch: int,
@@ -319,11 +332,11 @@ def measure_accuracy(target: "ArchSpec | keras.Model", dataset: "str | Dataset",
         An ``AccuracyResult`` (``.to_row()`` for a flat record).
 
     Raises:
-        SpecError: invalid seeds or factor; the target cannot take the dataset's inputs.
+        SpecError: invalid seeds or factor; the target cannot take the dataset's inputs; the
+            recipe's loss is not a classification cross-entropy.
         InputFileError: an ``npz:`` dataset file is invalid.
     """
     import keras
-
 
     start = time.perf_counter()
     seeds = _check_seeds(seeds)
@@ -333,6 +346,10 @@ def measure_accuracy(target: "ArchSpec | keras.Model", dataset: "str | Dataset",
                         f"Received: divergence_factor={divergence_factor!r}")
     data = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     recipe = recipe if recipe is not None else default_recipe(data.name)
+    if recipe.loss != "categorical_crossentropy":
+        raise SpecError("measure_accuracy trains classifiers with cross-entropy over the "
+                        "dataset's classes; the recipe's loss must be "
+                        f"'categorical_crossentropy'. Received: loss={recipe.loss!r}")
     overridden = False
     if isinstance(target, ArchSpec):
         target, overridden = fit_spec_to_dataset(target, data)

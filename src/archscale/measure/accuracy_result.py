@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from archscale.measure.recipes import Recipe
+from archscale.training_recipe import Recipe
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ and a reused free chunk is split only when it is at least twice the request
 (``archscale.memory_model.ALLOCATOR_OVERHEAD``). Measurements use no XLA; the models are built
 in float32.
 
-Run ``python -m archscale.measure.memory mlp resnet20 --batch-size 32`` for an error table.
+Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table.
 """
 
 from __future__ import annotations
@@ -337,19 +337,16 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m archscale.measure.memory PRESET... [--batch-size N] [--input P=64x64x3]``
-    prints the error table (``archscale.measure.memory_table``).
-
-    With ``--worker``: read one JSON request on stdin and print one JSON result line (the
-    subprocess side of ``measure_memory``).
-    """
+    """``python -m archscale.measure.memory --worker``: read one JSON request on stdin and print
+    one JSON result line (the subprocess side of ``measure_memory``). The error table over
+    presets is ``tools/memory_table.py``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["--worker"]:
-        print(json.dumps(_worker(json.loads(sys.stdin.read()))), flush=True)
-        return 0
-    from archscale.measure.memory_table import main as table_main
-
-    return table_main(args)
+    if args != ["--worker"]:
+        print("usage: python -m archscale.measure.memory --worker  (the error table is "
+              "tools/memory_table.py)", file=sys.stderr)
+        return 2
+    print(json.dumps(_worker(json.loads(sys.stdin.read()))), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Training recipes: one frozen, documented ``Recipe`` per dataset (pure Python, no TF).
+"""Default training recipes: one documented ``Recipe`` per dataset (pure Python, no TF).
+
+The ``Recipe`` type itself is ``archscale.training_recipe.Recipe``, shared with the proposals.
 
 A recipe fixes everything about training except the architecture and the seed, so accuracy
 numbers of different architectures on the same dataset are comparable. The defaults
@@ -32,106 +34,13 @@ test set is only used for the final accuracy) and restores the best epoch's weig
 
 from __future__ import annotations
 
-import dataclasses
 import types
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from archscale.errors import SpecError
-from archscale.specs import (check_choice, check_fraction, check_positive_int,
-                             check_positive_number)
+from archscale.training_recipe import Recipe, recipe_from_dict
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine")
-MONITORS = ("val_accuracy", "val_loss")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recipe:
-    """How to train a classifier.
-
-    Attributes:
-        optimizer: ``adam``, ``adamw``, ``sgd`` (momentum 0.9) or ``rmsprop``.
-        learning_rate: Initial (peak) learning rate.
-        schedule: ``constant`` or ``cosine`` (decay to 0 over ``epochs`` epochs).
-        epochs: Maximum number of epochs.
-        batch_size: Examples per step.
-        early_stopping_patience: Epochs without improvement of ``monitor`` before stopping;
-            0 disables early stopping (the best epoch's weights are still restored).
-        weight_decay: Decoupled weight decay passed to the Keras optimizer (0 = none).
-        label_smoothing: Label smoothing of the cross-entropy (0 = none).
-        validation_split: Fraction of the training set held out for early stopping and for
-            choosing the best epoch. 0 (only with ``early_stopping_patience=0``) trains on
-            the whole training set for ``epochs`` epochs and keeps the last weights, as papers
-            with a fixed step budget do.
-        monitor: ``val_accuracy`` or ``val_loss``: what early stopping and "best epoch" track.
-    """
-
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
-    epochs: int = 50
-    batch_size: int = 32
-    early_stopping_patience: int = 10
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    validation_split: float = 0.1
-    monitor: str = "val_accuracy"
-
-    def __post_init__(self) -> None:
-        for name in ("learning_rate", "weight_decay", "label_smoothing", "validation_split"):
-            value = getattr(self, name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, name, float(value))
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_positive_number("learning_rate", self.learning_rate)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("early_stopping_patience", self.early_stopping_patience,
-                           allow_zero=True)
-        if self.weight_decay:
-            check_positive_number("weight_decay", self.weight_decay)
-        check_fraction("label_smoothing", self.label_smoothing)
-        check_fraction("validation_split", self.validation_split)
-        if not self.validation_split and self.early_stopping_patience:
-            raise SpecError("validation_split=0 trains on the whole training set and keeps the "
-                            "last epoch's weights, so it needs early_stopping_patience=0 "
-                            "(early stopping needs a held-out part of the training set). "
-                            f"Received: validation_split=0.0, early_stopping_patience="
-                            f"{self.early_stopping_patience}")
-        check_choice("monitor", self.monitor, MONITORS)
-
-    def replace(self, **overrides: Any) -> "Recipe":
-        """A copy with ``overrides`` applied and validated.
-
-        Raises:
-            SpecError: an unknown field or an invalid value.
-        """
-        names = [f.name for f in dataclasses.fields(self)]
-        unknown = sorted(set(overrides) - set(names))
-        if unknown:
-            raise SpecError(f"unknown recipe field {unknown[0]!r}; accepted fields: "
-                            f"{', '.join(names)}. Received: {unknown[0]}="
-                            f"{overrides[unknown[0]]!r}")
-        return dataclasses.replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Field values as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    def to_row(self) -> dict[str, Any]:
-        """Flat record columns: every field prefixed ``recipe_``."""
-        return {f"recipe_{key}": value for key, value in self.to_dict().items()}
-
-
-def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
-    """Build a ``Recipe`` from a mapping (e.g. a sweep file table); keys are field names.
-
-    Raises:
-        SpecError: unknown fields or invalid values.
-    """
-    return Recipe().replace(**dict(data))
+__all__ = ["DEFAULT_RECIPES", "default_recipe"]
 
 
 DEFAULT_RECIPES: Mapping[str, Recipe] = types.MappingProxyType({

@@ -30,7 +30,7 @@ class Column:
     Attributes:
         name: The stable column name (units in the name: ``_ms``, ``_bytes``, ``_gflops``).
         type: ``"str"``, ``"int"``, ``"float"``, ``"bool"`` or ``"list"``.
-        description: What it is (documented in docs/report.md).
+        description: What it is (the README's report section lists every column).
         identity: Whether it describes the architecture/setting (``--filter`` accepts it).
     """
 

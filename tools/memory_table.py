@@ -1,7 +1,7 @@
 """Predicted versus measured memory peaks over catalogue presets: the README's error table.
 
-``python -m archscale.measure.memory PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]``
-(or ``python -m archscale.measure.memory_table``) measures each preset with
+``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]``
+measures each preset with
 ``archscale.measure.memory.measure_memory`` in its own subprocess and prints a Markdown table
 (``--json`` for rows).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping, Sequence
 
 from archscale.measure.memory import MemoryMeasurementError, measure_memory
@@ -21,7 +22,6 @@ from archscale.reference_archs.registry import preset
 
 def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str,
                processes: int) -> dict[str, Any]:
-
     row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, spec.input_shape)),
                            "params": profile(spec).params, "error": None}
     try:
@@ -59,9 +59,6 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
         ``train_peak_error_pct``, the same three for inference, and ``error`` (a message, or
         ``None``) for a failed measurement.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-
     overrides = dict(input_overrides or {})
     specs = {name: preset(name, **({"input_shape": tuple(overrides[name])}
                                              if name in overrides else {}))
@@ -95,11 +92,8 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m archscale.measure.memory PRESET... [--batch-size N] [--input P=64x64x3]``.
-
-    Also ``python -m archscale.measure.memory_table ...``.
-    """
-    parser = argparse.ArgumentParser(prog="python -m archscale.measure.memory")
+    """``python tools/memory_table.py PRESET... [--batch-size N] [--input P=64x64x3]``."""
+    parser = argparse.ArgumentParser(prog="python tools/memory_table.py")
     parser.add_argument("presets", nargs="*")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--optimizer", default="adam")

@@ -123,7 +123,7 @@ def design_note(p: Proposal) -> str:
     r, g = p.recipe, p.regularisation
     out += ["", textwrap.fill(
         f"Training recipe: {r.optimizer} lr {r.learning_rate:g}"
-        + (f" momentum {r.momentum:g}" if r.momentum else "")
+        + (f" momentum {r.optimizer_momentum:g}" if r.optimizer_momentum else "")
         + f", batch {r.batch_size}, {r.epochs} epochs, {r.schedule} schedule"
         + (f" with {r.warmup_epochs} warm-up epochs" if r.warmup_epochs else "")
         + f", loss {r.loss}" + (f" (label smoothing {r.label_smoothing:g})"
