@@ -1,4 +1,4 @@
-"""Per-op cost rules (one dispatch table), the ``Profile`` and memory estimates.
+"""The ``Profile`` of a graph: per-op costs totalled, and memory estimates.
 
 Conventions (also in the README):
 
@@ -7,166 +7,30 @@ Conventions (also in the README):
 - ``macs``: multiply-accumulates of conv (any rank, grouped, dilated), depthwise conv and dense
   layers for one example (batch 1).
 - ``flops`` = 2 x macs + the element-wise work listed in ``ELEMENTWISE_FLOPS_PER_ELEMENT`` and
-  the per-op rules below. The 2 x macs part equals TensorFlow's profiler for Conv2D,
-  DepthwiseConv2dNative and MatMul exactly; the rest is archscale's own convention (the profiler
-  registers no FLOPs for activations or FusedBatchNorm, for instance), written down in
-  ``FLOPS_RULES_DOC``.
+  the per-op rules (``archscale.cost_rules``, one per op in ``archscale.ops.OP_RULES``). The
+  2 x macs part equals TensorFlow's profiler for Conv2D, DepthwiseConv2dNative and MatMul
+  exactly; the rest is archscale's own convention (the profiler registers no FLOPs for
+  activations or FusedBatchNorm, for instance), written down in ``FLOPS_RULES_DOC``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
+from archscale.cost_rules import ELEMENTWISE_FLOPS_PER_ELEMENT, OpCost
 from archscale.errors import SpecError
-from archscale.graph import Graph, Node, Shape
-from archscale.memory_model import (ALLOCATOR_OVERHEAD, INFERENCE_VIEW_OPS,
-                                    OPTIMIZER_TEMPORARIES, STEP_RUNTIME_BYTES,
-                                    inference_live_peak_elements, saved_elements_bytes,
-                                    training_curve)
+from archscale.graph import weighted_depth
+from archscale.memory_model import (ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES,
+                                    STEP_RUNTIME_BYTES, inference_live_peak_elements,
+                                    saved_elements_bytes, training_curve)
+from archscale.nodes import Graph, Node
+from archscale.ops import COST_RULES, FLOPS_RULES_DOC, INFERENCE_VIEW_OPS
+from archscale.shapes import Shape
 
-# ---------------------------------------------------------------------------------------------
-# Per-op rules
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpCost:
-    """Costs of one node for one example."""
-
-    trainable_params: int = 0
-    non_trainable_params: int = 0
-    macs: int = 0
-    flops: int = 0
-
-
-#: FLOPs per output element of each activation function (element-wise primitive ops the graph
-#: runs: swish = sigmoid + multiply, softmax = exp + sum + divide, ...).
-ELEMENTWISE_FLOPS_PER_ELEMENT: dict[str, int] = {
-    "linear": 0, "relu": 1, "relu6": 1, "leaky_relu": 1, "elu": 1, "selu": 2, "tanh": 1,
-    "sigmoid": 1, "hard_sigmoid": 3, "swish": 2, "silu": 2, "hard_swish": 4, "gelu": 8,
-    "softmax": 3,
-}
-
-FLOPS_RULES_DOC: dict[str, str] = {
-    "conv": "2*macs + 1 per output element for the bias + activation table",
-    "depthwise_conv": "2*macs + 1 per output element for the bias + activation table",
-    "dense": "2*macs + 1 per output element for the bias + activation table",
-    "batch_norm": "2 per element (inference: one scale and one shift)",
-    "layer_norm": "5 per element (mean, variance, normalise, scale, shift)",
-    "activation": "activation table per element",
-    "max_pool / avg_pool": "pool window size per output element",
-    "global_avg_pool / global_max_pool": "1 per input element",
-    "add / multiply": "(inputs - 1) per output element",
-    "rescaling": "1 per element, 2 with a non-zero offset",
-    "normalization": "2 per element (subtract mean, divide by std)",
-    "input, zero_pad, channel_pad, flatten, reshape, dropout, concat": "0 (data movement)",
-}
-
-
-def _activation_flops(fn: str, elements: int) -> int:
-    return ELEMENTWISE_FLOPS_PER_ELEMENT[fn] * elements
-
-
-def _cost_conv(node: Node, ins: list[Shape]) -> OpCost:
-    a = node.attrs
-    c_in = ins[0][-1]
-    per_output = math.prod(a["kernel"]) * (c_in // a["groups"])
-    macs = node.elements * per_output
-    weights = per_output * a["filters"] + (a["filters"] if a["use_bias"] else 0)
-    flops = 2 * macs + (node.elements if a["use_bias"] else 0)
-    return OpCost(weights, 0, macs, flops + _activation_flops(a["activation"], node.elements))
-
-
-def _cost_depthwise(node: Node, ins: list[Shape]) -> OpCost:
-    a = node.attrs
-    c_out = ins[0][-1] * a["depth_multiplier"]
-    kernel = math.prod(a["kernel"])
-    macs = node.elements * kernel
-    weights = kernel * c_out + (c_out if a["use_bias"] else 0)
-    flops = 2 * macs + (node.elements if a["use_bias"] else 0)
-    return OpCost(weights, 0, macs, flops + _activation_flops(a["activation"], node.elements))
-
-
-def _cost_dense(node: Node, ins: list[Shape]) -> OpCost:
-    a = node.attrs
-    k = ins[0][-1]
-    macs = node.elements * k
-    weights = k * a["units"] + (a["units"] if a["use_bias"] else 0)
-    flops = 2 * macs + (node.elements if a["use_bias"] else 0)
-    return OpCost(weights, 0, macs, flops + _activation_flops(a["activation"], node.elements))
-
-
-def _cost_batch_norm(node: Node, ins: list[Shape]) -> OpCost:
-    c = node.shape[-1]
-    trainable = c * (int(node.attrs["center"]) + int(node.attrs["scale"]))
-    return OpCost(trainable, 2 * c, 0, 2 * node.elements)
-
-
-def _cost_layer_norm(node: Node, ins: list[Shape]) -> OpCost:
-    c = node.shape[-1]
-    trainable = c * (int(node.attrs["center"]) + int(node.attrs["scale"]))
-    return OpCost(trainable, 0, 0, 5 * node.elements)
-
-
-def _cost_activation(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(flops=_activation_flops(node.attrs["fn"], node.elements))
-
-
-def _cost_pool(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(flops=math.prod(node.attrs["pool"]) * node.elements)
-
-
-def _cost_global_pool(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(flops=math.prod(ins[0]))
-
-
-def _cost_elementwise(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(flops=(len(ins) - 1) * node.elements)
-
-
-def _cost_rescaling(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(flops=(2 if node.attrs["offset"] else 1) * node.elements)
-
-
-def _cost_normalization(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost(0, 2 * node.shape[-1] + 1, 0, 2 * node.elements)
-
-
-def _cost_free(node: Node, ins: list[Shape]) -> OpCost:
-    return OpCost()
-
-
-def _cost_unsupported(node: Node, ins: list[Shape]) -> OpCost:
-    trainable = node.attrs["trainable_params"]
-    return OpCost(trainable, node.attrs["params"] - trainable, 0, 0)
-
-
-COST_RULES: dict[str, Callable[[Node, list[Shape]], OpCost]] = {
-    "input": _cost_free,
-    "conv": _cost_conv,
-    "depthwise_conv": _cost_depthwise,
-    "dense": _cost_dense,
-    "batch_norm": _cost_batch_norm,
-    "layer_norm": _cost_layer_norm,
-    "activation": _cost_activation,
-    "max_pool": _cost_pool,
-    "avg_pool": _cost_pool,
-    "global_avg_pool": _cost_global_pool,
-    "global_max_pool": _cost_global_pool,
-    "zero_pad": _cost_free,
-    "channel_pad": _cost_free,
-    "flatten": _cost_free,
-    "reshape": _cost_free,
-    "dropout": _cost_free,
-    "concat": _cost_free,
-    "add": _cost_elementwise,
-    "multiply": _cost_elementwise,
-    "rescaling": _cost_rescaling,
-    "normalization": _cost_normalization,
-    "unsupported": _cost_unsupported,
-}
+__all__ = ["ALIAS_OPS", "COST_RULES", "DTYPE_BYTES", "ELEMENTWISE_FLOPS_PER_ELEMENT",
+           "FLOPS_RULES_DOC", "LayerRow", "OPTIMIZER_SLOTS", "OpCost", "Profile", "dtype_bytes",
+           "node_cost", "ops_table", "profile_graph"]
 
 #: Ops whose output is a view of their input at inference (no new buffer).
 ALIAS_OPS = INFERENCE_VIEW_OPS
@@ -380,8 +244,6 @@ def profile_graph(graph: Graph) -> Profile:
     Returns:
         The ``Profile``.
     """
-    from archscale.graph import weighted_depth
-
     rows = []
     for node in graph.nodes:
         cost = node_cost(graph, node)

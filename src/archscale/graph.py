@@ -1,103 +1,27 @@
 """A tiny static-shape layer graph: the one representation costs are read from and Keras is
 emitted from.
 
-One ``Node`` is one Keras layer. Shapes never include the batch axis; tensors are
-channels-last. Ops and their attributes:
-
-=================  ================================================================================
-op                 attributes
-=================  ================================================================================
-input              (shape given to the builder)
-conv               filters, kernel, strides, padding ('same'|'valid'), dilation, groups, use_bias,
-                   activation (1-D input (L, C) or 2-D input (H, W, C))
-depthwise_conv     kernel, strides, padding, dilation, depth_multiplier, use_bias, activation
-dense              units, use_bias, activation (applies to the last axis of any rank)
-batch_norm         epsilon, momentum, center, scale
-layer_norm         epsilon, center, scale
-activation         fn (one of ``ACTIVATIONS``)
-max_pool/avg_pool  pool, strides, padding
-global_avg_pool /  keepdims
-global_max_pool
-zero_pad           padding: ((lo, hi), ...) per spatial axis
-channel_pad        before, after: zeros added on the channel axis (CIFAR ResNet option-A shortcut)
-flatten            -
-reshape            target
-dropout            rate
-add / multiply     - (two or more inputs; multiply broadcasts size-1 axes, as in squeeze-excitation)
-concat             (channel axis)
-rescaling          scale, offset
-normalization      (per-channel mean and variance, non-trainable; Keras ``Normalization``)
-unsupported        class_name, params, trainable_params (from ``from_keras`` only)
-=================  ================================================================================
+One ``Node`` is one Keras layer (``archscale.nodes``). Shapes never include the batch axis;
+tensors are channels-last. The ops, their attributes and rules are ``archscale.ops.OP_RULES``;
+``GraphBuilder`` below has one method per op that families build.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from archscale.errors import ShapeError, SpecError
-from archscale.shapes import SHAPE_RULES, Shape
+from archscale.nodes import Graph, Node
+from archscale.ops import OPS, SHAPE_RULES, WEIGHTED_OPS
+from archscale.shapes import Shape
 
-OPS = ("input",) + tuple(SHAPE_RULES) + ("unsupported",)
+__all__ = ["ACTIVATIONS", "OPS", "PADDINGS", "Graph", "GraphBuilder", "Node", "Shape",
+           "weighted_depth"]
 
 ACTIVATIONS = ("linear", "relu", "relu6", "swish", "silu", "sigmoid", "hard_sigmoid",
                "hard_swish", "softmax", "gelu", "tanh", "elu", "selu", "leaky_relu")
 
 PADDINGS = ("same", "valid")
-
-
-@dataclass(frozen=True)
-class Node:
-    """One layer: its unique name, op, attributes, input node names and output shape."""
-
-    name: str
-    op: str
-    inputs: tuple[str, ...]
-    shape: Shape
-    attrs: Mapping[str, Any] = field(default_factory=dict, hash=False)
-
-    @property
-    def elements(self) -> int:
-        """Number of elements in one example's output tensor."""
-        return math.prod(self.shape)
-
-
-@dataclass(frozen=True)
-class Graph:
-    """Nodes in topological order, plus the names of the input and output nodes."""
-
-    name: str
-    nodes: tuple[Node, ...]
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def node(self, name: str) -> Node:
-        """The node called ``name``; ``KeyError`` if absent."""
-        return self._by_name()[name]
-
-    def _by_name(self) -> dict[str, Node]:
-        cache = self.__dict__.get("_index")
-        if cache is None:
-            cache = {n.name: n for n in self.nodes}
-            object.__setattr__(self, "_index", cache)
-        return cache
-
-    def input_shapes(self, node: Node) -> list[Shape]:
-        """Output shapes of ``node``'s inputs, in order."""
-        index = self._by_name()
-        return [index[i].shape for i in node.inputs]
-
-    def consumers(self) -> dict[str, list[str]]:
-        """Map from each node name to the names of the nodes that read it."""
-        out: dict[str, list[str]] = {n.name: [] for n in self.nodes}
-        for n in self.nodes:
-            for i in n.inputs:
-                out[i].append(n.name)
-        return out
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,9 +247,8 @@ def weighted_depth(graph: Graph) -> int:
 
     ResNet-50 gives 50, MobileNetV2 53: the depth papers quote.
     """
-    weighted = {"conv", "depthwise_conv", "dense"}
     depth: dict[str, int] = {}
     for n in graph.nodes:
         best = max((depth[i] for i in n.inputs), default=0)
-        depth[n.name] = best + (1 if n.op in weighted else 0)
+        depth[n.name] = best + (1 if n.op in WEIGHTED_OPS else 0)
     return max(depth[o] for o in graph.outputs)

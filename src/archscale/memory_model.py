@@ -9,9 +9,9 @@ The rules were derived from TensorFlow's allocator statistics (TF 2.21, Keras 3,
 
 - weights, optimizer slots (``OPTIMIZER_SLOTS`` per trainable weight) and the input batch, all
   the step long;
-- the tensors the backward pass reads (``SAVED_RULES`` below): held from the forward op that
-  makes them to the backward op that last reads them; every other forward output is freed
-  after its last forward reader;
+- the tensors the backward pass reads (``SAVED_RULES``, see ``archscale.saved_rules``): held
+  from the forward op that makes them to the backward op that last reads them; every other
+  forward output is freed after its last forward reader;
 - activation gradients: one per tensor, from the first backward op that writes it to the
   backward op of its producer; a second write (a tensor read twice, e.g. a residual input)
   needs a temporary of the same size for the sum;
@@ -25,49 +25,22 @@ The peak is the maximum over a forward walk and a backward walk of the graph in 
 topological order, and the end of the step (all weight gradients plus the optimizer update of
 the largest layer), times ``ALLOCATOR_OVERHEAD``.
 
-**What a forward op keeps** (Keras 3 on TensorFlow, training mode):
-
-==================  ====================================================================
-op                  saved for the backward pass
-==================  ====================================================================
-conv, dense,        its input (the kernel gradient reads it), plus what its fused
-depthwise_conv      activation keeps (next table). A grouped conv runs in an XLA-compiled
-                    call whose gradient keeps a private copy of the input instead.
-batch_norm          its input (Keras' training BN is ``x * inv + (beta - mean * inv)``,
-                    whose gradient reads ``x``; the normalised output is not kept)
-layer_norm          its input and one more tensor of its size
-activation          its output or its input, per the activation table
-max_pool            its input, its output and a 1-byte-per-element argmax workspace (oneDNN)
-global_max_pool     its input and its output
-multiply            all its inputs (each factor's gradient reads the other)
-dropout             a boolean keep-mask, one byte per element
-unsupported         its inputs and its output (a guess)
-everything else     nothing (add, concat, padding, pooling by average, reshape, rescaling)
-==================  ====================================================================
-
-==================================================  =========================================
-activation                                          keeps
-==================================================  =========================================
-relu, relu6, sigmoid, tanh, softmax, elu, selu      its output
-swish/silu, leaky_relu                              its input (fused: the pre-activation)
-gelu                                                its input + 1 tensor
-hard_sigmoid                                        1 tensor (the ``relu6(x + 3)``)
-hard_swish                                          its input + 2 tensors
-linear                                              nothing
-==================================================  =========================================
-
-A tensor kept by several ops (a ReLU output that is the next conv's input) is counted once.
-The conv, depthwise, grouped-conv, batch-norm, ReLU, ReLU6, sigmoid, swish, max-pool,
-dropout, multiply (squeeze-excitation), add, concat and padding rules are measured; the others
-follow TensorFlow's registered gradients (which inputs or outputs each gradient function reads).
+**What a forward op keeps** is ``archscale.saved_rules`` (one ``Saved`` rule per op, found
+through ``archscale.ops.OP_RULES``; its docstring tables them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
-from archscale.graph import Graph, Node
+from archscale.nodes import Graph, Node
+from archscale.ops import INFERENCE_VIEW_OPS, SAVED_RULES, TRAIN_VIEW_OPS
+from archscale.saved_rules import ACTIVATION_SAVES, Saved
+
+__all__ = ["ACTIVATION_SAVES", "ALLOCATOR_OVERHEAD", "INFERENCE_VIEW_OPS",
+           "OPTIMIZER_TEMPORARIES", "SAVED_RULES", "STEP_RUNTIME_BYTES", "Saved",
+           "TRAIN_VIEW_OPS", "inference_live_peak_elements", "saved_elements_bytes",
+           "saved_for_backward", "training_curve"]
 
 #: Bytes TensorFlow's BFC allocator holds per byte of tensors it serves: it rounds requests up
 #: to multiples of 256 bytes and splits a reused free chunk only when the chunk is at least
@@ -90,72 +63,6 @@ STEP_RUNTIME_BYTES = 24 << 10
 OPTIMIZER_TEMPORARIES: dict[str, float] = {
     "sgd": 0.0, "momentum": 1.0, "rmsprop": 2.5, "adagrad": 1.5, "adam": 2.0, "adamw": 2.0,
     "nadam": 2.5, "adamax": 3.0,
-}
-
-#: Ops whose output is a view of their input (no new buffer) in a training step; at
-#: inference dropout is a view as well.
-TRAIN_VIEW_OPS = frozenset({"flatten", "reshape"})
-INFERENCE_VIEW_OPS = frozenset({"flatten", "reshape", "dropout"})
-
-
-@dataclass(frozen=True)
-class Saved:
-    """What one op's gradient reads, besides its weights.
-
-    Attributes:
-        inputs: Indices of the inputs it keeps (shared with other ops that keep them).
-        output: Whether it keeps its output (shared likewise).
-        private: Extra tensors of its output's size only it keeps (a fused pre-activation).
-        private_input: Private copies of its first input (a grouped conv's XLA call).
-        mask_bytes: Bytes per output element of a mask it keeps (dropout: 1).
-    """
-
-    inputs: tuple[int, ...] = ()
-    output: bool = False
-    private: int = 0
-    private_input: int = 0
-    mask_bytes: int = 0
-
-
-#: activation -> (keeps its output, keeps its input, extra tensors of its size)
-ACTIVATION_SAVES: dict[str, tuple[bool, bool, int]] = {
-    "linear": (False, False, 0), "relu": (True, False, 0), "relu6": (True, False, 0),
-    "sigmoid": (True, False, 0), "tanh": (True, False, 0), "softmax": (True, False, 0),
-    "elu": (True, False, 0), "selu": (True, False, 0), "swish": (False, True, 0),
-    "silu": (False, True, 0), "leaky_relu": (False, True, 0), "gelu": (False, True, 1),
-    "hard_sigmoid": (False, False, 1), "hard_swish": (False, True, 2),
-}
-
-
-def _saved_weighted(node: Node) -> Saved:
-    keeps_out, keeps_in, extra = ACTIVATION_SAVES[node.attrs["activation"]]
-    private = extra + int(keeps_in)  # a fused activation's input is the private pre-activation
-    if node.op == "conv" and node.attrs["groups"] > 1:
-        return Saved((), keeps_out, private, private_input=1)
-    return Saved((0,), keeps_out, private)
-
-
-def _saved_activation(node: Node) -> Saved:
-    keeps_out, keeps_in, extra = ACTIVATION_SAVES[node.attrs["fn"]]
-    return Saved((0,) if keeps_in else (), keeps_out, extra)
-
-
-def _saved_all(node: Node) -> Saved:
-    return Saved(tuple(range(len(node.inputs))), node.op != "multiply")
-
-
-SAVED_RULES: dict[str, Callable[[Node], Saved]] = {
-    "conv": _saved_weighted,
-    "depthwise_conv": _saved_weighted,
-    "dense": _saved_weighted,
-    "batch_norm": lambda n: Saved((0,)),
-    "layer_norm": lambda n: Saved((0,), private=1),
-    "activation": _saved_activation,
-    "max_pool": lambda n: Saved((0,), True, mask_bytes=1),
-    "global_max_pool": lambda n: Saved((0,), True),  # reduce_max's gradient reads both
-    "multiply": _saved_all,
-    "dropout": lambda n: Saved(mask_bytes=1 if n.attrs["rate"] > 0 else 0),
-    "unsupported": _saved_all,
 }
 
 

@@ -1,7 +1,8 @@
 """Shape inference: one function per op, ``(layer name, attributes, input shapes) -> shape``.
 
 Shapes exclude the batch axis and are channels-last. A layer that would produce an empty or
-negative size raises ``ShapeError`` naming the layer.
+negative size raises ``ShapeError`` naming the layer. Which op uses which rule is
+``archscale.ops.OP_RULES``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any, Callable, Mapping, Sequence
 from archscale.errors import ShapeError
 
 Shape = tuple[int, ...]
+
+#: ``(layer name, attributes, input shapes) -> output shape``; raises ``ShapeError``.
+ShapeRule = Callable[[str, Mapping[str, Any], list[Shape]], Shape]
 
 
 def _conv_out(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
@@ -36,7 +40,8 @@ def _spatial(name: str, op: str, in_shape: Shape, kernel: Sequence[int], strides
     return out
 
 
-def _shape_conv(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_conv(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Convolution: spatial axes from kernel/strides/padding/dilation, ``filters`` channels."""
     (x,) = ins
     if x[-1] % a["groups"] or a["filters"] % a["groups"]:
         raise ShapeError(
@@ -48,48 +53,57 @@ def _shape_conv(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
     )
 
 
-def _shape_depthwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_depthwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Depthwise convolution: channels times ``depth_multiplier``."""
     (x,) = ins
     sp = _spatial(name, "depthwise_conv", x, a["kernel"], a["strides"], a["padding"],
                   a["dilation"])
     return sp + (x[-1] * a["depth_multiplier"],)
 
 
-def _shape_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Max/average pooling: spatial axes from pool/strides/padding, channels kept."""
     (x,) = ins
     ones = (1,) * len(a["pool"])
     return _spatial(name, "pool", x, a["pool"], a["strides"], a["padding"], ones) + (x[-1],)
 
 
-def _shape_global_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_global_pool(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Global pooling: the channels, with size-1 spatial axes if ``keepdims``."""
     (x,) = ins
     return (1,) * (len(x) - 1) + (x[-1],) if a.get("keepdims") else (x[-1],)
 
 
-def _shape_zero_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_zero_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Zero padding: each spatial axis grows by its (lo, hi)."""
     (x,) = ins
     return tuple(s + lo + hi for s, (lo, hi) in zip(x[:-1], a["padding"])) + (x[-1],)
 
 
-def _shape_channel_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_channel_pad(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Channel padding: the channel axis grows by ``before + after``."""
     (x,) = ins
     return x[:-1] + (x[-1] + a["before"] + a["after"],)
 
 
-def _shape_dense(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_dense(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Dense: the last axis becomes ``units``."""
     (x,) = ins
     return x[:-1] + (a["units"],)
 
 
-def _shape_same(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_same(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Shape-preserving ops (normalisation, activation, dropout, rescaling)."""
     return ins[0]
 
 
-def _shape_flatten(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_flatten(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Flatten: one axis of all elements."""
     return (math.prod(ins[0]),)
 
 
-def _shape_reshape(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_reshape(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Reshape to ``target`` (same number of elements)."""
     target = tuple(a["target"])
     if math.prod(target) != math.prod(ins[0]):
         raise ShapeError(
@@ -98,7 +112,8 @@ def _shape_reshape(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
     return target
 
 
-def _shape_elementwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_elementwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Element-wise add/multiply of two or more inputs, broadcasting size-1 axes."""
     if len(ins) < 2:
         raise ShapeError(f"layer {name!r} needs at least two inputs. Received: {len(ins)}")
     rank = len(ins[0])
@@ -113,35 +128,11 @@ def _shape_elementwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Sha
     return tuple(out)
 
 
-def _shape_concat(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+def shape_concat(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Concatenation on the channel axis."""
     first = ins[0]
     if any(s[:-1] != first[:-1] for s in ins):
         raise ShapeError(f"layer {name!r}: concat inputs differ off the channel axis. "
                          f"Received: {ins}")
     return first[:-1] + (sum(s[-1] for s in ins),)
 
-
-SHAPE_RULES: dict[str, Callable[[str, Mapping[str, Any], list[Shape]], Shape]] = {
-    "conv": _shape_conv,
-    "depthwise_conv": _shape_depthwise,
-    "dense": _shape_dense,
-    "batch_norm": _shape_same,
-    "layer_norm": _shape_same,
-    "activation": _shape_same,
-    "max_pool": _shape_pool,
-    "avg_pool": _shape_pool,
-    "global_avg_pool": _shape_global_pool,
-    "global_max_pool": _shape_global_pool,
-    "zero_pad": _shape_zero_pad,
-    "channel_pad": _shape_channel_pad,
-    "flatten": _shape_flatten,
-    "reshape": _shape_reshape,
-    "dropout": _shape_same,
-    "add": _shape_elementwise,
-    "multiply": _shape_elementwise,
-    "concat": _shape_concat,
-    "rescaling": _shape_same,
-    "normalization": _shape_same,
-}
-
-OPS = ("input",) + tuple(SHAPE_RULES) + ("unsupported",)

@@ -2,79 +2,153 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import keras
 from keras import layers
 
 from archscale.errors import UnsupportedModelError
-from archscale.graph import Graph
 from archscale.keras_io.layers import ChannelPad
+from archscale.nodes import Graph, Node
+
+#: ``(node, number of spatial axes of its input) -> keras layer``.
+Emitter = Callable[[Node, int], layers.Layer]
+
 
 def _by_rank(spatial_rank: int, one_d: type, two_d: type) -> type:
     return one_d if spatial_rank == 1 else two_d
 
 
-def _emit(node, in_rank: int) -> layers.Layer:
+def _emit_conv(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    cls = _by_rank(in_rank, layers.Conv1D, layers.Conv2D)
+    return cls(a["filters"], a["kernel"], strides=a["strides"], padding=a["padding"],
+               dilation_rate=a["dilation"], groups=a["groups"], use_bias=a["use_bias"],
+               activation=a["activation"], name=node.name)
+
+
+def _emit_depthwise(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    cls = _by_rank(in_rank, layers.DepthwiseConv1D, layers.DepthwiseConv2D)
+    return cls(a["kernel"], strides=a["strides"], padding=a["padding"],
+               depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
+               use_bias=a["use_bias"], activation=a["activation"], name=node.name)
+
+
+def _emit_dense(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.Dense(a["units"], use_bias=a["use_bias"], activation=a["activation"],
+                        name=node.name)
+
+
+def _emit_batch_norm(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.BatchNormalization(epsilon=a["epsilon"], momentum=a["momentum"],
+                                     center=a["center"], scale=a["scale"], name=node.name)
+
+
+def _emit_layer_norm(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.LayerNormalization(epsilon=a["epsilon"], center=a["center"],
+                                     scale=a["scale"], name=node.name)
+
+
+def _emit_activation(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Activation(node.attrs["fn"], name=node.name)
+
+
+def _emit_pool(one_d: type, two_d: type) -> Emitter:
+    def emit(node: Node, in_rank: int) -> layers.Layer:
+        a = node.attrs
+        cls = {1: one_d, 2: two_d}[in_rank]
+        return cls(a["pool"], strides=a["strides"], padding=a["padding"], name=node.name)
+    return emit
+
+
+def _emit_global_pool(one_d: type, two_d: type) -> Emitter:
+    def emit(node: Node, in_rank: int) -> layers.Layer:
+        cls = {1: one_d, 2: two_d}[in_rank]
+        return cls(keepdims=node.attrs["keepdims"], name=node.name)
+    return emit
+
+
+def _emit_zero_pad(node: Node, in_rank: int) -> layers.Layer:
+    padding = node.attrs["padding"]
+    if in_rank == 1:
+        return layers.ZeroPadding1D(tuple(padding[0]), name=node.name)
+    return layers.ZeroPadding2D(tuple(tuple(p) for p in padding), name=node.name)
+
+
+def _emit_channel_pad(node: Node, in_rank: int) -> layers.Layer:
+    return ChannelPad(node.attrs["before"], node.attrs["after"], name=node.name)
+
+
+def _emit_flatten(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Flatten(name=node.name)
+
+
+def _emit_reshape(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Reshape(tuple(node.attrs["target"]), name=node.name)
+
+
+def _emit_dropout(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Dropout(node.attrs["rate"], name=node.name)
+
+
+def _emit_add(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Add(name=node.name)
+
+
+def _emit_multiply(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Multiply(name=node.name)
+
+
+def _emit_concat(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Concatenate(axis=-1, name=node.name)
+
+
+def _emit_rescaling(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Rescaling(node.attrs["scale"], offset=node.attrs["offset"], name=node.name)
+
+
+def _emit_normalization(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Normalization(axis=-1, name=node.name)
+
+
+#: op -> the Keras layer for a node of that op (``input`` becomes ``keras.Input`` in
+#: ``to_keras``; ``unsupported`` nodes cannot be emitted).
+EMITTERS: dict[str, Emitter] = {
+    "conv": _emit_conv,
+    "depthwise_conv": _emit_depthwise,
+    "dense": _emit_dense,
+    "batch_norm": _emit_batch_norm,
+    "layer_norm": _emit_layer_norm,
+    "activation": _emit_activation,
+    "max_pool": _emit_pool(layers.MaxPooling1D, layers.MaxPooling2D),
+    "avg_pool": _emit_pool(layers.AveragePooling1D, layers.AveragePooling2D),
+    "global_avg_pool": _emit_global_pool(layers.GlobalAveragePooling1D,
+                                         layers.GlobalAveragePooling2D),
+    "global_max_pool": _emit_global_pool(layers.GlobalMaxPooling1D, layers.GlobalMaxPooling2D),
+    "zero_pad": _emit_zero_pad,
+    "channel_pad": _emit_channel_pad,
+    "flatten": _emit_flatten,
+    "reshape": _emit_reshape,
+    "dropout": _emit_dropout,
+    "add": _emit_add,
+    "multiply": _emit_multiply,
+    "concat": _emit_concat,
+    "rescaling": _emit_rescaling,
+    "normalization": _emit_normalization,
+}
+
+
+def _emit(node: Node, in_rank: int) -> layers.Layer:
     """One Keras layer for ``node``; ``in_rank`` is the input's number of spatial axes."""
-    a, name = node.attrs, node.name
-    op = node.op
-    if op == "conv":
-        cls = _by_rank(in_rank, layers.Conv1D, layers.Conv2D)
-        return cls(a["filters"], a["kernel"], strides=a["strides"], padding=a["padding"],
-                   dilation_rate=a["dilation"], groups=a["groups"], use_bias=a["use_bias"],
-                   activation=a["activation"], name=name)
-    if op == "depthwise_conv":
-        cls = _by_rank(in_rank, layers.DepthwiseConv1D, layers.DepthwiseConv2D)
-        return cls(a["kernel"], strides=a["strides"], padding=a["padding"],
-                   depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
-                   use_bias=a["use_bias"], activation=a["activation"], name=name)
-    if op == "dense":
-        return layers.Dense(a["units"], use_bias=a["use_bias"], activation=a["activation"],
-                            name=name)
-    if op == "batch_norm":
-        return layers.BatchNormalization(epsilon=a["epsilon"], momentum=a["momentum"],
-                                         center=a["center"], scale=a["scale"], name=name)
-    if op == "layer_norm":
-        return layers.LayerNormalization(epsilon=a["epsilon"], center=a["center"],
-                                         scale=a["scale"], name=name)
-    if op == "activation":
-        return layers.Activation(a["fn"], name=name)
-    if op in ("max_pool", "avg_pool"):
-        table = {("max_pool", 1): layers.MaxPooling1D, ("max_pool", 2): layers.MaxPooling2D,
-                 ("avg_pool", 1): layers.AveragePooling1D,
-                 ("avg_pool", 2): layers.AveragePooling2D}
-        return table[(op, in_rank)](a["pool"], strides=a["strides"], padding=a["padding"],
-                                    name=name)
-    if op in ("global_avg_pool", "global_max_pool"):
-        table = {("global_avg_pool", 1): layers.GlobalAveragePooling1D,
-                 ("global_avg_pool", 2): layers.GlobalAveragePooling2D,
-                 ("global_max_pool", 1): layers.GlobalMaxPooling1D,
-                 ("global_max_pool", 2): layers.GlobalMaxPooling2D}
-        return table[(op, in_rank)](keepdims=a["keepdims"], name=name)
-    if op == "zero_pad":
-        if in_rank == 1:
-            return layers.ZeroPadding1D(tuple(a["padding"][0]), name=name)
-        return layers.ZeroPadding2D(tuple(tuple(p) for p in a["padding"]), name=name)
-    if op == "channel_pad":
-        return ChannelPad(a["before"], a["after"], name=name)
-    if op == "flatten":
-        return layers.Flatten(name=name)
-    if op == "reshape":
-        return layers.Reshape(tuple(a["target"]), name=name)
-    if op == "dropout":
-        return layers.Dropout(a["rate"], name=name)
-    if op == "add":
-        return layers.Add(name=name)
-    if op == "multiply":
-        return layers.Multiply(name=name)
-    if op == "concat":
-        return layers.Concatenate(axis=-1, name=name)
-    if op == "rescaling":
-        return layers.Rescaling(a["scale"], offset=a["offset"], name=name)
-    if op == "normalization":
-        return layers.Normalization(axis=-1, name=name)
-    raise UnsupportedModelError(f"cannot emit op {op!r} as a Keras layer. Received: {name!r}")
+    emitter = EMITTERS.get(node.op)
+    if emitter is None:
+        raise UnsupportedModelError(f"cannot emit op {node.op!r} as a Keras layer. "
+                                    f"Received: {node.name!r}")
+    return emitter(node, in_rank)
 
 
 def to_keras(graph: Graph) -> keras.Model:

@@ -1,196 +1,27 @@
 """``from_keras``: any Keras 3 model (functional, Sequential, nested) to a ``Graph``.
 
-Each supported layer class has a reader in ``READERS``; a layer without one, or with settings a
-reader cannot express (channels-first, causal padding, ...), becomes an ``unsupported`` node
-carrying the parameter counts Keras reports. A translation whose shape disagrees with Keras'
-output shape is discarded the same way: archscale never guesses.
+Each supported layer class has a reader in ``archscale.keras_io.readers.READERS``; a layer
+without one, or with settings a reader cannot express (channels-first, causal padding, ...),
+becomes an ``unsupported`` node carrying the parameter counts Keras reports. A translation
+whose shape disagrees with Keras' output shape is discarded the same way: archscale never
+guesses.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Any, Callable
+from typing import Any
 
 import keras
 from keras import layers
 
 from archscale.errors import InputFileError, ShapeError, UnsupportedModelError
-from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
+from archscale.graph import Graph, GraphBuilder
 from archscale.keras_io.layers import ChannelPad  # noqa: F401 - registers it for load_model
+from archscale.keras_io.readers import READERS, Untranslatable
 
-_ACTIVATION_ALIASES = {"hard_silu": "hard_swish", "silu": "swish"}
-
-
-class _Untranslatable(Exception):
-    """A layer (or one of its settings) has no graph op; it is recorded as unsupported."""
-
-
-def _activation_name(fn: Callable | str | None) -> str:
-    if fn is None:
-        return "linear"
-    name = fn if isinstance(fn, str) else getattr(fn, "__name__", repr(fn))
-    name = _ACTIVATION_ALIASES.get(name, name)
-    if name not in ACTIVATIONS:
-        raise _Untranslatable(f"activation {name!r}")
-    return name
-
-
-def _channels_last(layer: layers.Layer) -> None:
-    if getattr(layer, "data_format", "channels_last") != "channels_last":
-        raise _Untranslatable("channels_first")
-
-
-def _last_axis(layer: layers.Layer, rank: int) -> None:
-    axis = layer.axis
-    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-    if axes not in ([-1], [rank - 1]):
-        raise _Untranslatable(f"axis {axis}")
-
-
-def _padding(layer: layers.Layer) -> str:
-    padding = layer.padding.lower()
-    if padding not in ("same", "valid"):
-        raise _Untranslatable(f"padding {padding!r}")
-    return padding
-
-
-def _read_conv(g: GraphBuilder, layer, ins, name, rank):
-    _channels_last(layer)
-    if rank not in (3, 4):
-        raise _Untranslatable(f"rank {rank}")
-    return g.conv(ins[0], layer.filters, layer.kernel_size, layer.strides,
-                  padding=_padding(layer), dilation=layer.dilation_rate, groups=layer.groups,
-                  use_bias=layer.use_bias, activation=_activation_name(layer.activation),
-                  name=name)
-
-
-def _read_depthwise(g: GraphBuilder, layer, ins, name, rank):
-    _channels_last(layer)
-    return g.depthwise_conv(ins[0], layer.kernel_size, layer.strides, padding=_padding(layer),
-                            dilation=layer.dilation_rate, depth_multiplier=layer.depth_multiplier,
-                            use_bias=layer.use_bias,
-                            activation=_activation_name(layer.activation), name=name)
-
-
-def _read_dense(g, layer, ins, name, rank):
-    return g.dense(ins[0], layer.units, use_bias=layer.use_bias,
-                   activation=_activation_name(layer.activation), name=name)
-
-
-def _read_batch_norm(g, layer, ins, name, rank):
-    _last_axis(layer, rank)
-    return g.batch_norm(ins[0], epsilon=layer.epsilon, momentum=layer.momentum,
-                        center=layer.center, scale=layer.scale, name=name)
-
-
-def _read_layer_norm(g, layer, ins, name, rank):
-    _last_axis(layer, rank)
-    if getattr(layer, "rms_scaling", False):
-        raise _Untranslatable("rms_scaling")
-    return g.layer_norm(ins[0], epsilon=layer.epsilon, center=layer.center, scale=layer.scale,
-                        name=name)
-
-
-def _read_activation(g, layer, ins, name, rank):
-    return g.act(ins[0], _activation_name(layer.activation), name=name)
-
-
-def _read_relu(g, layer, ins, name, rank):
-    slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
-    threshold = float(getattr(layer, "threshold", 0.0) or 0.0)
-    max_value = layer.max_value
-    if slope or threshold or max_value not in (None, 6, 6.0):
-        raise _Untranslatable("relu settings")
-    return g.act(ins[0], "relu6" if max_value is not None else "relu", name=name)
-
-
-def _read_softmax(g, layer, ins, name, rank):
-    _last_axis(layer, rank)
-    return g.act(ins[0], "softmax", name=name)
-
-
-def _read_pool(op: str):
-    def read(g, layer, ins, name, rank):
-        _channels_last(layer)
-        method = g.max_pool if op == "max_pool" else g.avg_pool
-        return method(ins[0], layer.pool_size, layer.strides, padding=layer.padding, name=name)
-    return read
-
-
-def _read_global_pool(op: str):
-    def read(g, layer, ins, name, rank):
-        _channels_last(layer)
-        method = g.global_avg_pool if op == "global_avg_pool" else g.global_max_pool
-        return method(ins[0], keepdims=bool(layer.keepdims), name=name)
-    return read
-
-
-def _read_zero_pad(g, layer, ins, name, rank):
-    _channels_last(layer)
-    padding = layer.padding
-    pairs = (tuple(padding),) if rank == 3 else tuple(tuple(p) for p in padding)
-    return g.zero_pad(ins[0], pairs, name=name)
-
-
-def _read_reshape(g, layer, ins, name, rank):
-    target = tuple(layer.target_shape)
-    if -1 in target:
-        known = math.prod(d for d in target if d != -1)
-        target = tuple(math.prod(g.shape(ins[0])) // known if d == -1 else d for d in target)
-    return g.reshape(ins[0], target, name=name)
-
-
-def _read_dropout(g, layer, ins, name, rank):
-    return g.dropout(ins[0], float(layer.rate), name=name)
-
-
-def _read_concat(g, layer, ins, name, rank):
-    if layer.axis not in (-1, rank - 1):
-        raise _Untranslatable(f"axis {layer.axis}")
-    return g.concat(ins, name=name)
-
-
-def _read_rescaling(g, layer, ins, name, rank):
-    scale, offset = layer.scale, layer.offset
-    if not all(isinstance(v, (int, float)) for v in (scale, offset)):
-        raise _Untranslatable("non-scalar rescaling")
-    return g.rescaling(ins[0], float(scale), float(offset), name=name)
-
-
-def _read_normalization(g, layer, ins, name, rank):
-    _last_axis(layer, rank)
-    if len(layer.weights) != 3:
-        raise _Untranslatable("normalization with constant statistics")
-    return g.normalization(ins[0], name=name)
-
-
-READERS: dict[str, Callable[..., str]] = {
-    "Conv1D": _read_conv, "Conv2D": _read_conv,
-    "DepthwiseConv1D": _read_depthwise, "DepthwiseConv2D": _read_depthwise,
-    "Dense": _read_dense,
-    "BatchNormalization": _read_batch_norm,
-    "LayerNormalization": _read_layer_norm,
-    "Activation": _read_activation, "ReLU": _read_relu, "Softmax": _read_softmax,
-    "MaxPooling1D": _read_pool("max_pool"), "MaxPooling2D": _read_pool("max_pool"),
-    "AveragePooling1D": _read_pool("avg_pool"), "AveragePooling2D": _read_pool("avg_pool"),
-    "GlobalAveragePooling1D": _read_global_pool("global_avg_pool"),
-    "GlobalAveragePooling2D": _read_global_pool("global_avg_pool"),
-    "GlobalMaxPooling1D": _read_global_pool("global_max_pool"),
-    "GlobalMaxPooling2D": _read_global_pool("global_max_pool"),
-    "ZeroPadding1D": _read_zero_pad, "ZeroPadding2D": _read_zero_pad,
-    "ChannelPad": lambda g, layer, ins, name, rank: g.channel_pad(ins[0], layer.before,
-                                                                   layer.after, name=name),
-    "Flatten": lambda g, layer, ins, name, rank: g.flatten(ins[0], name=name),
-    "Reshape": _read_reshape,
-    "Dropout": _read_dropout, "SpatialDropout1D": _read_dropout,
-    "SpatialDropout2D": _read_dropout,
-    "Add": lambda g, layer, ins, name, rank: g.add(ins, name=name),
-    "Multiply": lambda g, layer, ins, name, rank: g.multiply(ins, name=name),
-    "Concatenate": _read_concat,
-    "Rescaling": _read_rescaling,
-    "Normalization": _read_normalization,
-}
+__all__ = ["READERS", "from_keras", "load_model"]
 
 
 def _static_shape(tensor: Any, what: str) -> tuple[int, ...]:
@@ -227,8 +58,8 @@ class _Reader:
         ref = None
         if reader is not None and len(outputs) == 1:
             try:
-                ref = reader(self.g, layer, ins, name, rank)
-            except (_Untranslatable, ShapeError, KeyError):
+                ref = reader.read(self.g, layer, ins, name, rank)
+            except (Untranslatable, ShapeError, KeyError):
                 ref = None
             if ref is not None and self.g.shape(ref) != _static_shape(outputs[0], name):
                 self.g._nodes.pop(ref)  # noqa: SLF001 - disagreeing translation: do not guess
