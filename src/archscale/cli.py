@@ -19,6 +19,7 @@ from typing import Sequence
 
 from archscale.cli_verbs.common import add_json_argument
 from archscale.errors import ArchscaleError
+from archscale.version import __version__
 
 #: Verb modules under ``archscale.cli_verbs``, in ``--help`` order.
 VERBS: tuple[str, ...] = ("catalogue", "profile", "bench", "propose", "report")
@@ -59,8 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         A parser whose parsed namespace carries ``verb`` (the name) and ``_module``.
     """
-    from archscale.version import __version__
-
     parser = _Parser(prog=PROG, description="Size Keras architectures from data and budgets; "
                      "profile and benchmark them exactly.", epilog=_EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
+from archscale.catalogue import catalogue_rows
 from archscale.cli_verbs.common import UsageError, add_format_argument
 from archscale.cli_verbs.output import print_json, render_table
 from archscale.units import format_count, format_shape
@@ -67,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         UsageError: ``--filter`` matches no preset.
     """
-    from archscale.catalogue import catalogue_rows
-
     rows = catalogue_rows(args.filter)
     if not rows:
         raise UsageError(f"no preset or family matches --filter (see 'archscale catalogue' for "

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from archscale.cli_verbs.output import DEFAULT_TABLE_FORMAT
 from archscale.errors import ArchscaleError, InputFileError
 from archscale.measure.tensorflow_import import import_tensorflow
+from archscale.profiling import load_spec
+from archscale.reference_archs.registry import preset, presets
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -194,8 +196,6 @@ def target_kind(target: str) -> str:
         UsageError: neither a known preset nor a file with a supported suffix; the message
             lists preset names (truncated) and close matches.
     """
-    from archscale.reference_archs.registry import presets
-
     lowered = target.lower()
     if lowered.endswith(SPEC_SUFFIXES):
         return "spec"
@@ -257,9 +257,6 @@ def resolve_target(args: argparse.Namespace, *, models: bool = True) -> Target:
         ArchscaleError: unknown preset, unreadable or invalid spec file, invalid overrides,
             overrides for a saved model, or a saved model where ``models`` is false.
     """
-    from archscale.profiling import load_spec
-    from archscale.reference_archs.registry import preset
-
     kind = target_kind(args.target)
     overrides = overrides_of(args)
     if kind == "model":

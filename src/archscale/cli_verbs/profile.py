@@ -9,7 +9,8 @@ from typing import Any
 from archscale.cli_verbs.common import (Target, add_format_argument, add_target_arguments,
                                         load_keras_model, positive_int, resolve_target)
 from archscale.cli_verbs.output import print_json, render_table
-from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile
+from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile, profile_graph
+from archscale.reference_archs.registry import build_graph
 from archscale.units import format_bytes, format_count, format_shape
 
 NAME = "profile"
@@ -57,11 +58,8 @@ def load_target(args: argparse.Namespace) -> tuple[Target, Profile]:
         ArchscaleError: unknown preset, unreadable file, invalid spec or overrides, input too
             small (``ShapeError``), or overrides given for a saved model.
     """
-    from archscale.costs import profile_graph
-
     target = resolve_target(args)
     if target.spec is not None:
-        from archscale.reference_archs.registry import build_graph
 
         return target, profile_graph(build_graph(target.spec))
     model = load_keras_model(target.source)  # first: it silences TensorFlow's import logs

@@ -8,6 +8,10 @@ import sys
 
 from archscale.cli_verbs.common import add_format_argument
 from archscale.cli_verbs.output import print_json
+from archscale.reporting.report import collect, load_source, report_files
+from archscale.reporting.schema import json_ready
+from archscale.reporting.tables import pareto_table, render, results_table
+from archscale.reporting.writers import file_size_note, preflight, write_directory
 
 NAME = "report"
 HELP = "trade-off report (tables, Pareto frontiers, plots) from the benchmark store"
@@ -59,11 +63,6 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         ArchscaleError: empty or missing store, unknown filter field or axis, unwritable --out.
     """
-    from archscale.reporting.report import collect, load_source, report_files
-    from archscale.reporting.schema import json_ready
-    from archscale.reporting.tables import pareto_table, render, results_table
-    from archscale.reporting.writers import file_size_note, preflight, write_directory
-
     source = load_source(args.db, args.from_pytest_benchmark)
     data = collect(source, filters=args.filter, x=args.x, y=args.y, out=args.out)
     written = None

@@ -31,6 +31,7 @@ import numpy as np
 
 from archscale.errors import SpecError
 from archscale.graph import Graph
+from archscale.measure.device import select_device
 from archscale.profiling import build
 from archscale.specs import ArchSpec
 
@@ -48,6 +49,7 @@ BOOTSTRAP_RESAMPLES = 2000
 @dataclass(frozen=True)
 class TimingStats:
     """Summary of timing samples in milliseconds."""
+
     min: float
     median: float
     mean: float
@@ -106,6 +108,7 @@ def summarize(samples_ms: Sequence[float]) -> TimingStats:
 @dataclass(frozen=True)
 class Timing:
     """Raw result of ``time_calls``: trace time, warm-up count and every sample (ms)."""
+
     trace_ms: float
     warmup_iterations: int
     warmup_seconds: float
@@ -302,6 +305,7 @@ def compile_train_step(model, optimizer: str = "adam", *, xla: bool = False) -> 
 @dataclass(frozen=True)
 class LatencyResult:
     """Latency of one model at one batch size; ``stats`` in milliseconds per batch."""
+
     batch_size: int
     xla: bool
     device: str
@@ -368,7 +372,6 @@ def measure_latency(target: Any, batch_size: int = 1, *, xla: bool = False,
     """
     import tensorflow as tf
 
-    from archscale.measure.device import select_device
 
     _check_batch(batch_size)
     device = select_device()

@@ -39,10 +39,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 from archscale.errors import ArchscaleError, SpecError
-from archscale.measure.device import MEMORY_ENV
-from archscale.specs import ArchSpec
+from archscale.graph import Graph
+from archscale.measure.device import (MEMORY_ENV, gpu_devices, memory_device, ram_bytes,
+                                      select_device)
+from archscale.measure.latency import as_model, compile_inference, compile_train_step, random_batch
 from archscale.profiling import build, profile
 from archscale.reference_archs.registry import spec_from_dict
+from archscale.specs import ArchSpec
 
 MODES = ("inference", "training")
 
@@ -60,6 +63,7 @@ class MemoryResult:
     the measuring process's allocator counted small tensors too (always, unless TensorFlow's
     allocator settings were overridden).
     """
+
     batch_size: int
     optimizer: str
     dtype: str
@@ -110,7 +114,6 @@ def allocator_counts_small_tensors(device: str | None = None) -> bool:
     """
     import tensorflow as tf
 
-    from archscale.measure.device import memory_device, select_device
 
     device = device or select_device()
     name = memory_device(device)
@@ -172,8 +175,6 @@ def measure_model_in_process(model, batch_size: int = 32, *, optimizer: str = "a
     """
     import tensorflow as tf
 
-    from archscale.measure.device import memory_device, select_device
-    from archscale.measure.latency import compile_inference, compile_train_step, random_batch
 
     device = select_device()
     name = memory_device(device)
@@ -214,7 +215,6 @@ def reserve_allocator(expected_peak_bytes: float) -> int:
     """
     import tensorflow as tf
 
-    from archscale.measure.device import gpu_devices, ram_bytes
 
     if gpu_devices():
         return 0
@@ -227,7 +227,6 @@ def reserve_allocator(expected_peak_bytes: float) -> int:
 
 
 def _worker(request: Mapping[str, Any]) -> dict[str, Any]:
-
     complete = allocator_counts_small_tensors()
     target: Any
     if "spec" in request:
@@ -263,12 +262,10 @@ def _run_subprocess(request: Mapping[str, Any], timeout_s: float) -> dict[str, A
 
 def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
               timeout_s: float) -> dict[str, Any]:
-    from archscale.graph import Graph
 
     request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
                                "modes": list(MODES)}
     if not isolate and allocator_counts_small_tensors():
-        from archscale.measure.latency import as_model
 
         reserve_allocator(profile(target).training_peak_bytes(
             batch_size, optimizer=optimizer))

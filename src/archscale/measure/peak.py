@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from archscale.errors import SpecError
+from archscale.measure.device import select_device
 
 #: Defaults per device kind: (matmul size, matmuls per call).
 DEFAULTS = {"CPU": (2048, 1), "GPU": (8192, 8)}
@@ -44,7 +45,6 @@ def machine_peak_gflops(size: int | None = None, *, dtype: str = "float32", repe
     """
     import tensorflow as tf
 
-    from archscale.measure.device import select_device
 
     device = select_device()
     default_size, default_chain = DEFAULTS["GPU" if "GPU" in device else "CPU"]

@@ -16,6 +16,8 @@ from typing import Any, Mapping, Sequence
 
 from archscale.errors import ArchscaleError
 from archscale.profiling import profile
+from archscale.reference_archs.registry import preset, spec_from_dict
+from archscale.runner.scaling import width_overrides
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 SIZES = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -36,6 +38,7 @@ class Scaling:
         size: ``{factor: {quantity: value or None}}``, with ``size_shapes`` the input shapes.
         size_shapes: ``{factor: input shape}``.
     """
+
     family: str
     base: str
     input_shape: tuple[int, ...]
@@ -58,7 +61,6 @@ class Scaling:
 
 
 def _measure(spec: Any) -> dict[str, float | None]:
-
     try:
         prof = profile(spec)
     except ArchscaleError:
@@ -85,8 +87,6 @@ def family_scaling(spec: Any, base: str, widths: Sequence[float] = WIDTHS,
         widths: Width multipliers.
         sizes: Input size factors.
     """
-    from archscale.runner.scaling import width_overrides
-
     out = Scaling(spec.family, base, tuple(spec.input_shape))
     for w in widths:
         try:
@@ -111,8 +111,6 @@ def base_specs(rows: Sequence[Mapping[str, Any]],
                specs: Mapping[str, Mapping[str, Any]]) -> list[tuple[Any, str]]:
     """One ``(spec, label)`` per family in ``rows``: the family's first row's spec
     (``specs`` maps spec_hash to ``spec.to_dict()``), else its preset."""
-    from archscale.reference_archs.registry import preset, spec_from_dict
-
     out, seen = [], set()
     for row in rows:
         family = row.get("family")

@@ -15,8 +15,12 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Iterable, Mapping, Sequence
 
-from archscale.reporting.schema import FILTER_FIELDS, ReportError, conform
+from archscale.errors import ArchscaleError
 from archscale.profiling import profile
+from archscale.reference_archs.registry import spec_from_dict
+from archscale.reporting.schema import FILTER_FIELDS, ReportError, conform
+from archscale.runner.measurements import profile_columns
+from archscale.runner.rows import aggregate_rows, spec_hash
 
 PEAK_COLUMNS = ("machine_peak_gflops", "env_machine_peak_gflops")
 _COST_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "weight_bytes")
@@ -101,8 +105,6 @@ def retarget_overridden(rows: Sequence[Mapping[str, Any]],
     Returns:
         The rows, overridden accuracy rows replaced by retargeted copies.
     """
-    from archscale.errors import ArchscaleError
-
     out = []
     for row in rows:
         shape = row.get("trained_input_shape")
@@ -125,10 +127,6 @@ def retarget_overridden(rows: Sequence[Mapping[str, Any]],
 
 
 def _trained_counts(spec: Mapping[str, Any], shape: tuple, classes: Any) -> dict[str, Any]:
-    from archscale.reference_archs.registry import spec_from_dict
-    from archscale.runner.measurements import profile_columns
-    from archscale.runner.rows import spec_hash
-
     trained = spec_from_dict(dict(spec)).replace(input_shape=shape, classes=classes)
     return {**profile_columns(profile(trained)),
             "spec_hash": spec_hash(trained.to_dict())}
@@ -217,8 +215,6 @@ def merge_rows(rows: Iterable[Mapping[str, Any]],
         Report rows (``schema.COLUMN_NAMES``), architectures in order of first appearance,
         then by batch size, XLA off before on, datasets in order of appearance.
     """
-    from archscale.runner.rows import aggregate_rows
-
     ok, _ = split_status(rows)
     peaks = dict(machine_peaks(ok) if peaks is None else peaks)
     ok = [r for r in ok if r.get("measurement") != "peak"]

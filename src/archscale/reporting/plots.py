@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from archscale.reporting.frontiers import (Frontier, describe_group, group_slug, setting_keys,
-                                          unique_labels)
-from archscale.reporting.labels import LabelPoint, place_labels
+                                           unique_labels)
+from archscale.reporting.labels import LabelPoint, free_position, place_labels, point_boxes
 from archscale.reporting.schema import label
+from archscale.reporting.tables import count
 
 DPI = 110
 FRONT_COLOR = "#d62728"
@@ -70,8 +71,6 @@ def family_colors(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _tick_text(value: float) -> str:
-    from archscale.reporting.tables import count
-
     return count(value) if abs(value) >= 1000 else f"{value:g}"
 
 
@@ -265,8 +264,6 @@ def latency_macs_plots(rows: Sequence[Mapping[str, Any]], colors: Mapping[str, A
 def _line_labels(ax: Any, gflops: Sequence[float], batch: int,
                  points: Sequence[tuple[float, float]]) -> list[Any]:
     """Label each constant-GFLOP/s line where the text covers no point and no other label."""
-    from archscale.reporting.labels import free_position, point_boxes
-
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     boxes = point_boxes(ax, points, marker_px=14)
     placed = []

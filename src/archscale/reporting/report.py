@@ -14,7 +14,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from archscale.reporting import writers as w
+from archscale.errors import ArchscaleError
+from archscale.profiling import profile
+from archscale.reference_archs.registry import spec_from_dict
+from archscale.reporting import plots, writers as w
+from archscale.reporting.dimensions import scaling_tables
 from archscale.reporting.frontiers import Frontier, standard_frontiers
 from archscale.reporting.merge import (apply_filters, environments, machine_peaks, matches,
                                        merge_rows, parse_filters, retarget_overridden,
@@ -24,7 +28,8 @@ from archscale.reporting.schema import ReportError, json_ready, resolve_axis, ro
 from archscale.reporting.sources import Source, load_pytest_benchmark, load_store
 from archscale.reporting.tables import (accuracy_table, environment_table, failed_table,
                                         pareto_table, results_table, scaling_table)
-from archscale.profiling import profile
+from archscale.runner.rows import spec_hash
+from archscale.version import __version__
 
 DEFAULT_DB = "archscale.db"
 
@@ -45,6 +50,7 @@ class ReportData:
         commands: The commands that reproduce the report.
         files: Extra files (``sweep.toml``, ``specs/*.json``).
     """
+
     name: str
     source: Source
     rows: list[dict[str, Any]]
@@ -72,8 +78,6 @@ def load_source(db: str | None = None, from_pytest_benchmark: str | None = None)
 
 
 def _spec_hash(spec: Mapping[str, Any]) -> str:
-    from archscale.runner.rows import spec_hash
-
     return spec_hash(spec)
 
 
@@ -171,9 +175,6 @@ def _reproduce(source: Source, jobs: Sequence[Mapping[str, Any]], name: str,
 
 def _memory_curves(data: ReportData) -> dict[str, dict[str, list[float]]]:
     """Analytic train/inference peaks at powers of two up to twice the largest batch."""
-    from archscale.errors import ArchscaleError
-    from archscale.reference_archs.registry import spec_from_dict
-
     curves = {}
     batches = [int(r["batch_size"]) for r in data.rows if r.get("batch_size")]
     top = min(max(batches, default=32) * 2, 1024)
@@ -194,8 +195,6 @@ def _memory_curves(data: ReportData) -> dict[str, dict[str, list[float]]]:
 
 
 def _summary(data: ReportData) -> str:
-    from archscale.version import __version__
-
     archs = {(r.get("environment_hash"), r.get("spec_hash"), r.get("name")) for r in data.rows}
     runs = len(data.source.runs)
     where = (f"pytest-benchmark file {data.source.path}" if data.source.kind != "store"
@@ -208,8 +207,6 @@ def _summary(data: ReportData) -> str:
 
 def document(data: ReportData) -> tuple[list[w.Block], list[Any]]:
     """The report's blocks and its plots (this renders every figure with matplotlib)."""
-    from archscale.reporting import plots
-    from archscale.reporting.dimensions import scaling_tables
     from archscale.reporting.plots_dimensions import memory_plot, scaling_plot
 
     colors = plots.family_colors(data.rows)

@@ -15,6 +15,11 @@ import re
 import shlex
 from typing import Any, Iterable, Mapping, Sequence
 
+from archscale.errors import ArchscaleError
+from archscale.reference_archs.registry import preset
+from archscale.runner.measurements import MEASUREMENTS
+from archscale.runner.rows import spec_hash
+
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -52,17 +57,12 @@ def toml_key(key: str) -> str:
 
 
 def _defaults(measurement: str) -> dict[str, Any]:
-    from archscale.runner.measurements import MEASUREMENTS
-
     m = MEASUREMENTS.get(measurement)
     return {k: s.default for k, s in (m.settings.items() if m else ())}
 
 
 def _overrides(job: Mapping[str, Any]) -> dict[str, Any] | None:
     """``set`` overrides turning the job's preset into its spec, or ``None`` if impossible."""
-    from archscale.errors import ArchscaleError
-    from archscale.reference_archs.registry import preset
-
     name = job.get("preset")
     if not name:
         return None
@@ -175,7 +175,6 @@ def sweep_toml(jobs: Iterable[Mapping[str, Any]], *, name: str,
         overrides = _overrides(first)
         head: dict[str, Any] = {}
         if overrides is None:
-            from archscale.runner.rows import spec_hash
 
             path = f"{spec_dir}/{spec_hash(first['spec'])}.json"
             specs[path] = json.dumps(first["spec"], indent=2, sort_keys=True) + "\n"

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence, Union
 
 from archscale.reporting.plots import Plot
 from archscale.reporting.schema import ReportError
-from archscale.reporting.tables import Table, html_table, markdown_escape, render
+from archscale.reporting.tables import Table, html_table, markdown_escape, render, size
 
 MARKER = ".archscale-report"
 
@@ -292,7 +292,5 @@ def write_directory(out: str, files: Mapping[str, Union[str, bytes]]) -> list[st
 
 def file_size_note(files: Mapping[str, Any]) -> str:
     """``"7 files, 1.2 MiB"``."""
-    from archscale.reporting.tables import size
-
     total = sum(len(c.encode() if isinstance(c, str) else c) for c in files.values())
     return f"{len(files)} files, {size(total)}"
