@@ -4,7 +4,9 @@ As torchvision's tests recompute each weight's declared ``num_params`` from the 
 these rebuild what a family declares: the input ranks it takes, the fields of its scaling axes,
 its dropout field, its plan and layout variants, its training-recipe style, and the published
 figures on its presets. Adding a family (one module plus one line in
-``registry.FAMILY_MODULES``) without any of it fails here. Pure Python (no TensorFlow).
+``registry.FAMILY_MODULES``) without any of it fails here. Pure Python (no TensorFlow): the
+published figures are checked against the analytic profile, which equals the built Keras
+model's ``count_params()`` for every preset (``tests/test_catalogue_exactness.py``).
 """
 
 from __future__ import annotations
