@@ -11,10 +11,11 @@ from archscale.errors import SpecError
 from archscale.heuristics.capacity import (capacity_range, recipe_batch_size, recipe_epochs,
                                            regularisation, training_recipe)
 from archscale.heuristics.plans import make_plan
-from archscale.heuristics.plans_image import resolution_levels
-from archscale.heuristics.rules import (blocks_per_stage, check_family_fits_task,
-                                        choose_family, doubling_widths, downsampling_halvings,
-                                        mlp_depth, mlp_taper, round_width, variant_for)
+from archscale.heuristics.rules import check_family_fits_task, choose_family, variant_for
+from archscale.reference_archs.layout_rules import (blocks_per_stage, doubling_widths,
+                                                    downsampling_halvings, mlp_depth, mlp_taper,
+                                                    round_width)
+from archscale.reference_archs.scaling_plan import resolution_levels
 from archscale.specs import Task
 
 FAMILIES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet", "regnet")

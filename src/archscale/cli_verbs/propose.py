@@ -11,6 +11,7 @@ from typing import Any
 
 from archscale.cli_verbs.common import UsageError, parse_shape, positive_int
 from archscale.cli_verbs.output import print_json
+from archscale.specs import MODALITIES
 
 NAME = "propose"
 HELP = "propose an architecture for a task and budget, with every dimension explained"
@@ -43,9 +44,6 @@ examples:
   archscale propose --input 64x64x3 --classes 200 --samples 100000 --max-latency-ms 5 \\
       --batch 1 --verify
 """
-
-MODALITIES = ("vector", "sequence", "image")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``archscale propose``."""

@@ -6,7 +6,8 @@ reads the cached calibration. Modules:
 
 - ``rules``: family choice, MLP taper and depth, downsampling stages, stage widths and blocks;
 - ``capacity``: parameter range from the samples, regularisation defaults, training recipe;
-- ``plans`` / ``plans_image``: how each family scales with depth, width and resolution;
+- ``plans``: ``make_plan`` finds the family's scaling plan (each family module under
+  ``archscale.reference_archs`` defines its own ``Plan`` subclass and metadata);
 - ``solver``: compound scaling solved with scipy against the analytic cost, greedy fill;
 - ``propose``: ``propose(task, budget) -> Proposal``; ``proposal``: the result type;
 - ``calibration``: the cached per-machine latency calibration and the latency model;

@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from archscale.reference_archs.registry import families
 from archscale.training_recipe import Recipe
 
 #: Parameters per training sample at the top of the capacity range, per modality.
@@ -144,11 +145,12 @@ def training_recipe(family: str, samples: int, *, regression: bool = False,
     """
     batch = recipe_batch_size(samples)
     epochs = recipe_epochs(samples)
-    if family in ("resnet", "regnet", "inception"):
+    style = families().get(family).recipe_style
+    if style == "momentum":
         optimizer, lr, momentum = "momentum", 0.1 * batch / 256, 0.9
         source = "Goyal et al. 2017; He et al. 2015; Loshchilov & Hutter 2017"
         smoothing = 0.1
-    elif family in ("mobilenet_v2", "efficientnet"):
+    elif style == "rmsprop":
         optimizer, lr, momentum = "rmsprop", 0.016 * batch / 256, 0.9
         source = "Tan & Le 2019 (RMSprop 0.256 at batch 4096); Sandler et al. 2018"
         smoothing = 0.1

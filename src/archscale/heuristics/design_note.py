@@ -10,8 +10,8 @@ import textwrap
 from typing import Any
 
 from archscale.heuristics.propose import Proposal
-from archscale.heuristics.rules import Step
-from archscale.heuristics.search_space import DROPOUT_FAMILIES
+from archscale.reference_archs.registry import families
+from archscale.reference_archs.scaling_plan import Step
 from archscale.units import format_bytes, format_count
 
 WIDTH = 100
@@ -129,7 +129,7 @@ def design_note(p: Proposal) -> str:
         + f", loss {r.loss}" + (f" (label smoothing {r.label_smoothing:g})"
                                 if r.label_smoothing else "")
         + f"; dropout {g.dropout:g}"
-        + ("" if p.family in DROPOUT_FAMILIES else " (if a head dropout is added; the "
+        + ("" if families().get(p.family).has_dropout else " (if a head dropout is added; the "
            "family has none)")
         + f", weight decay {g.weight_decay:g}, early-stopping patience "
         f"{g.early_stopping_patience} epochs.", WIDTH)]

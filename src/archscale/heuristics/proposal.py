@@ -9,11 +9,10 @@ from typing import Any
 
 from archscale.errors import SpecError
 from archscale.heuristics.capacity import Regularisation
-from archscale.training_recipe import Recipe
-from archscale.heuristics.plans import Knobs, Plan
-from archscale.heuristics.rules import Step
-from archscale.heuristics.search_space import DROPOUT_FAMILIES
+from archscale.reference_archs.registry import families
+from archscale.reference_archs.scaling_plan import Knobs, Plan, Step
 from archscale.specs import ArchSpec, Budget, Task
+from archscale.training_recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class Proposal:
                             "serialised). Received: a deserialised proposal")
         knobs = self.plan.scale(self.knobs, width_multiplier, depth_multiplier)
         rate = self.regularisation.dropout if dropout is None else dropout
-        return self.plan.spec(knobs, rate if self.family in DROPOUT_FAMILIES else 0.0)
+        return self.plan.spec(knobs, rate if families().get(self.family).has_dropout else 0.0)
 
 
 def _plain(value: Any) -> Any:

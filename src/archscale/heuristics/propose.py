@@ -17,13 +17,15 @@ from archscale.errors import ArchscaleError, SpecError
 from archscale.heuristics.calibration import CalibrationError, LatencyModel, load_calibration
 from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE,
                                            capacity_range, regularisation, training_recipe)
-from archscale.heuristics.plans import COMPOUND_SOURCE, Plan, make_plan
+from archscale.heuristics.plans import make_plan
 from archscale.heuristics.proposal import Proposal
-from archscale.heuristics.rules import (FamilyChoice, Step, check_family_fits_task,
-                                        choose_family, variant_for)
-from archscale.heuristics.search_space import DROPOUT_FAMILIES, search_space
+from archscale.heuristics.rules import (FamilyChoice, check_family_fits_task, choose_family,
+                                        variant_for)
+from archscale.heuristics.search_space import search_space
 from archscale.heuristics.solver import (CAPACITY, Costs, Evaluator, InfeasibleError, Limit,
                                          Solution, budget_limits, smallest_step, solve)
+from archscale.reference_archs.registry import families
+from archscale.reference_archs.scaling_plan import COMPOUND_SOURCE, Plan, Step
 from archscale.specs import ArchSpec, Budget, Task
 from archscale.training_recipe import Recipe
 from archscale.units import format_count
@@ -54,8 +56,6 @@ def _latency_model(budget: Budget, correction: float) -> LatencyModel | None:
 
 def _family_choice(task: Task, budget: Budget, latency: LatencyModel | None,
                    capacity_high: int) -> FamilyChoice:
-    from archscale.reference_archs.registry import families
-
     if task.family is not None:
         check_family_fits_task(task.family, task, tuple(families()))
         return FamilyChoice(task.family, variant_for(task.family, task),
@@ -238,8 +238,9 @@ def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
                              classes=task.classes,
                              early_stopping_patience=reg.early_stopping_patience,
                              weight_decay=reg.weight_decay)
-    spec = plan.spec(sol.knobs, reg.dropout if plan.family in DROPOUT_FAMILIES else 0.0)
-    dropout_where = "applied to the spec" if plan.family in DROPOUT_FAMILIES else \
+    has_dropout = families().get(plan.family).has_dropout
+    spec = plan.spec(sol.knobs, reg.dropout if has_dropout else 0.0)
+    dropout_where = "applied to the spec" if has_dropout else \
         "recipe only (this family has no dropout layer)"
     steps.append(Step("regularisation", {"params_per_sample": reg.params_per_sample},
                       {"dropout": reg.dropout, "weight_decay": reg.weight_decay,

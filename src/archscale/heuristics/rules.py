@@ -1,23 +1,29 @@
-"""Sizing rules: small pure functions, each with the source it follows.
+"""Family choice: which family and layout a task gets, and whether a requested one fits.
 
 Every rule returns plain values; ``propose`` records each application as a ``Step`` (rule,
-inputs, result, source) so the rationale of a proposal is the list of rules it applied.
+inputs, result, source) so the rationale of a proposal is the list of rules it applied. The
+facts of each family (the input ranks it takes, its layout variants) come from its metadata
+(``archscale.reference_archs.registry.Family``); the base-structure rules the family plans
+start from are in ``archscale.reference_archs.layout_rules``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from archscale.errors import SpecError
+from archscale.reference_archs.layout_rules import (SMALL_IMAGE_MAX_SIDE,
+                                                    downsampling_halvings)
+from archscale.reference_archs.registry import RANKS, families
+from archscale.reference_archs.scaling_plan import Step
 from archscale.specs import Task
 
-#: Width quantum: every channel count / hidden width is a multiple of this.
-QUANTUM = 8
-
-#: Images up to this many pixels on their shorter side get a CIFAR-style network.
-SMALL_IMAGE_MAX_SIDE = 64
+#: ``Step`` (the rationale row, defined with the plans that emit it) and
+#: ``SMALL_IMAGE_MAX_SIDE`` (the layout rule the ResNet plan shares) are re-exported.
+__all__ = ["EFFICIENT_MAX_MACS_224", "EFFICIENT_MAX_PARAMS", "MOBILE_MAX_MACS_224",
+           "MOBILE_MAX_PARAMS", "PLAIN_CNN_MAX_LENGTH", "SMALL_IMAGE_MAX_SIDE", "FamilyChoice",
+           "Step", "check_family_fits_task", "choose_family", "variant_for"]
 
 #: Sequences up to this length get a plain 1-D CNN; longer ones a 1-D ResNet.
 PLAIN_CNN_MAX_LENGTH = 128
@@ -29,35 +35,6 @@ EFFICIENT_MAX_MACS_224 = 2.0e9
 #: The same boundaries for a parameter-only budget.
 MOBILE_MAX_PARAMS = 4.5e6
 EFFICIENT_MAX_PARAMS = 15e6
-
-#: Which families can take which input ranks (vector inputs are flattened by the MLP).
-FAMILY_RANKS: dict[str, tuple[int, ...]] = {
-    "mlp": (1, 2, 3), "cnn1d": (2,), "resnet": (2, 3), "mobilenet_v2": (3,),
-    "efficientnet": (3,), "regnet": (3,), "inception": (3,),
-}
-
-
-@dataclass(frozen=True)
-class Step:
-    """One rationale entry: which rule ran, on what, with what result, citing what."""
-
-    rule: str
-    inputs: dict[str, Any]
-    result: Any
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {"rule": self.rule, "inputs": _jsonable(self.inputs),
-                "result": _jsonable(self.result), "source": self.source}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -93,22 +70,20 @@ _SOURCES_IMAGE = ("He et al. 2015 (ResNet-50: 4.1 GMACs, 76 % top-1); Sandler et
 
 
 def variant_for(family: str, task: Task) -> str:
-    """The layout variant a family uses for a task's input.
+    """The layout variant a family uses for a task's input (its plan's ``variant_for``).
 
     Args:
-        family: A family name.
+        family: A registered family name.
         task: The task.
 
     Returns:
         ``family`` itself, except for ResNet: ``resnet-1d`` (sequences), ``resnet-cifar``
         (images up to 64 px) or ``resnet-imagenet``.
+
+    Raises:
+        SpecError: unknown family.
     """
-    if family != "resnet":
-        return family
-    if len(task.input_shape) == 2:
-        return "resnet-1d"
-    return "resnet-cifar" if min(task.input_shape[:2]) <= SMALL_IMAGE_MAX_SIDE \
-        else "resnet-imagenet"
+    return families().get(family).variant_for(task)
 
 
 def check_family_fits_task(family: str, task: Task, known: tuple[str, ...]) -> None:
@@ -125,14 +100,17 @@ def check_family_fits_task(family: str, task: Task, known: tuple[str, ...]) -> N
     if family not in known:
         raise SpecError(f"unknown family {family!r}; accepted: {', '.join(known)}. "
                         f"Received: family={family!r}")
-    ranks = FAMILY_RANKS.get(family, (len(task.input_shape),))
-    if len(task.input_shape) not in ranks:
-        kinds = {1: "vector", 2: "sequence (length x channels)", 3: "image (H x W x C)"}
-        accepted = " or ".join(kinds[r] for r in ranks)
+    registry = families()
+    meta = registry.get(family)
+    if len(task.input_shape) not in meta.ranks:
+        kinds = dict(zip(RANKS, ("vector", "sequence (length x channels)",
+                                 "image (H x W x C)")))
+        accepted = " or ".join(kinds[r] for r in meta.ranks)
         raise SpecError(f"family {family!r} needs a {accepted} input. "
                         f"Received: input_shape={task.input_shape!r}, family={family!r}")
-    if task.modality == "vector" and len(task.input_shape) > 1 and family != "mlp":
-        raise SpecError(f"modality 'vector' flattens the input, which only family 'mlp' "
+    if task.modality == "vector" and len(task.input_shape) > 1 and not meta.flattens_input:
+        takers = " or ".join(repr(n) for n in registry if registry.get(n).flattens_input)
+        raise SpecError(f"modality 'vector' flattens the input, which only family {takers} "
                         f"takes. Received: modality='vector', family={family!r}")
 
 
@@ -238,123 +216,3 @@ def choose_family(task: Task, macs_limit: float | None, params_limit: float | No
     variant = "resnet-imagenet" if tight == "resnet" else tight
     return FamilyChoice(tight, variant, why[tight], alternatives, fallbacks, _SOURCES_IMAGE,
                         inputs)
-
-
-# ---------------------------------------------------------------------------------------------
-# MLP shape
-# ---------------------------------------------------------------------------------------------
-
-
-def mlp_depth(target_params: float) -> int:
-    """Number of hidden layers from the parameter target.
-
-    One hidden layer for targets under 5 K parameters, two up to 1 M, three up to 20 M, four
-    beyond: one layer approximates any continuous map, two any decision boundary (Heaton 2008,
-    "Introduction to Neural Networks for Java", ch. 5); more only pays with a lot of data.
-
-    Args:
-        target_params: The capacity target, clamped by the budget.
-
-    Returns:
-        1 to 4.
-    """
-    for depth, limit in ((1, 5e3), (2, 1e6), (3, 20e6)):
-        if target_params < limit:
-            return depth
-    return 4
-
-
-def mlp_taper(n_in: int, n_out: int, depth: int) -> tuple[float, ...]:
-    """Unscaled hidden widths tapering geometrically from the input size to the output size.
-
-    The geometric-pyramid rule (Masters 1993, "Practical Neural Network Recipes in C++"):
-    ``h_i = n_out * r**(depth + 1 - i)`` with ``r = (n_in / n_out)**(1 / (depth + 1))``, which
-    also keeps every width between the input and output sizes (Heaton 2008's
-    between-input-and-output rule). Capacity later scales all widths by one factor.
-
-    Args:
-        n_in: Input features (flattened).
-        n_out: Output units.
-        depth: Hidden layers.
-
-    Returns:
-        ``depth`` positive floats, input side first.
-    """
-    ratio = (max(n_in, 1) / max(n_out, 1)) ** (1.0 / (depth + 1))
-    return tuple(n_out * ratio ** (depth + 1 - i) for i in range(1, depth + 1))
-
-
-def round_width(value: float, quantum: int = QUANTUM) -> int:
-    """Round a width to the nearest multiple of ``quantum``, halves up (at least ``quantum``)."""
-    return max(quantum, int(value / quantum + 0.5) * quantum)
-
-
-# ---------------------------------------------------------------------------------------------
-# CNN shape
-# ---------------------------------------------------------------------------------------------
-
-
-def downsampling_halvings(size: int, stop: int = 8) -> int:
-    """Stride-2 stages needed to bring a resolution down to roughly 4-8.
-
-    Halve (rounding up, as ``same`` padding does) while the size exceeds ``stop``: 32 -> 2
-    (8), 40 -> 3 (5), 56 -> 3 (7), 224 -> 5 (7). Classification nets end at a 4-8 feature map
-    (ResNet: 7x7 at 224, CIFAR ResNet: 8x8 at 32; Simonyan & Zisserman 2014, He et al. 2015).
-
-    Args:
-        size: Input side (after any stem downsampling).
-        stop: Largest acceptable final size.
-
-    Returns:
-        The number of halvings (>= 0).
-    """
-    halvings = 0
-    while size > stop:
-        size = math.ceil(size / 2)
-        halvings += 1
-    return halvings
-
-
-def doubling_widths(base: int, stages: int, cap: int = 512) -> tuple[int, ...]:
-    """Stage widths that double whenever the resolution halves, capped.
-
-    Keeps the per-layer compute roughly constant across stages (Simonyan & Zisserman 2014;
-    He et al. 2015 Sec. 3.3: "if the feature map size is halved, the number of filters is
-    doubled").
-
-    Args:
-        base: Width of the first stage.
-        stages: Number of stages.
-        cap: Largest width.
-
-    Returns:
-        ``stages`` widths.
-    """
-    return tuple(min(cap, base * 2**s) for s in range(stages))
-
-
-def blocks_per_stage(stages: int, kind: str) -> tuple[int, ...]:
-    """Base number of blocks in each stage (before depth scaling).
-
-    ``bottleneck``: ResNet-50's (3, 4, 6, 3) pattern, most blocks at the second-to-last stage
-    (He et al. 2015 Table 1), generalised to other stage counts; ``basic``: 3 per stage, the
-    CIFAR ResNet-20 (He et al. 2015 Sec. 4.2); ``plain``: 2 convs per stage (VGG-style pairs,
-    Simonyan & Zisserman 2014).
-
-    Args:
-        stages: Number of stages.
-        kind: ``bottleneck``, ``basic`` or ``plain``.
-
-    Returns:
-        ``stages`` block counts.
-    """
-    if kind == "basic":
-        return (3,) * stages
-    if kind == "plain":
-        return (2,) * stages
-    if stages == 1:
-        return (3,)
-    middle = [4, 6, 6, 6, 6, 6][:max(0, stages - 2)]
-    if stages == 3:
-        middle = [6]
-    return (3, *middle, 3)

@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from archscale.heuristics.capacity import Regularisation
+from archscale.reference_archs.registry import families
+from archscale.reference_archs.scaling_plan import Plan
 from archscale.training_recipe import Recipe
-from archscale.heuristics.plans import Plan
 
-#: Families whose spec has a dropout field (the regularisation rule sets it).
-DROPOUT_FAMILIES = ("mlp", "cnn1d", "efficientnet", "inception")
+
+def __getattr__(name: str) -> Any:
+    """``DROPOUT_FAMILIES``: the families whose spec has a dropout field, in registry order,
+    read from each family's ``dropout_field`` on first access (PEP 562), so importing this
+    module loads no family. Prefer ``families().get(name).has_dropout``."""
+    if name == "DROPOUT_FAMILIES":
+        registry = families()
+        return tuple(n for n in registry if registry.get(n).has_dropout)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _float(name: str, low: float, high: float, default: float, *, step: float | None = None,
@@ -37,8 +45,11 @@ def search_space(plan: Plan, binding: str, utilisation: dict[str, dict[str, Any]
     Dropout spans ``[0, 0.5]``; learning rate ``[lr / 10, 3 lr]`` and weight decay
     ``[wd / 10, 10 wd]``, both log-sampled (Bergstra & Bengio 2012).
 
+    The architecture knobs are the family's ``tuning_knobs``: the width multiplier, the depth
+    multiplier where its plan scales depth, the dropout where its spec has one.
+
     Args:
-        plan: The proposal's plan (which axes exist).
+        plan: The proposal's plan (its family says which knobs exist).
         binding: Name of the binding limit.
         utilisation: The proposal's utilisation table.
         reg: Regularisation defaults.
@@ -48,11 +59,10 @@ def search_space(plan: Plan, binding: str, utilisation: dict[str, dict[str, Any]
         ``{"hyperparameters": [...], "apply": ..., "note": ...}``.
     """
     high = 1.0 if utilisation[binding]["user"] else 1.5
-    hps = [_float("width_multiplier", 0.5, high, 1.0, step=0.125)]
-    if "depth" in plan.axes:
-        hps.append(_float("depth_multiplier", 0.5, high, 1.0, step=0.25))
-    if plan.family in DROPOUT_FAMILIES:
-        hps.append(_float("dropout", 0.0, 0.5, reg.dropout, step=0.05))
+    rows = {"width_multiplier": _float("width_multiplier", 0.5, high, 1.0, step=0.125),
+            "depth_multiplier": _float("depth_multiplier", 0.5, high, 1.0, step=0.25),
+            "dropout": _float("dropout", 0.0, 0.5, reg.dropout, step=0.05)}
+    hps = [rows[knob] for knob in families().get(plan.family).tuning_knobs]
     lr = recipe.learning_rate
     hps.append(_float("learning_rate", lr / 10, lr * 3, lr, log=True))
     wd = reg.weight_decay

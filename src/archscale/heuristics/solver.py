@@ -21,8 +21,8 @@ from typing import Any
 from archscale.costs import profile_graph
 from archscale.errors import ShapeError, SpecError
 from archscale.heuristics.calibration import LatencyModel
-from archscale.heuristics.plans import Knobs, Plan
 from archscale.reference_archs.registry import build_graph
+from archscale.reference_archs.scaling_plan import Knobs, Plan
 from archscale.specs import Budget
 
 #: Budget field -> cost metric.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, PADDINGS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset
-from archscale.specs import (ArchSpec, check_choice, check_fraction, check_positive_int,
+from archscale.reference_archs.layout_rules import (blocks_per_stage, doubling_widths,
+                                                    downsampling_halvings)
+from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.scaling_plan import Knobs, StagedPlan, stage_steps
+from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_positive_int,
                              check_same_length)
 
 POOLINGS = ("flatten", "global_avg", "global_max")
@@ -92,9 +97,62 @@ def build_cnn1d(spec: CNN1DSpec) -> Graph:
     return g.build(x)
 
 
-FAMILY = Family("cnn1d", CNN1DSpec, build_cnn1d, "Plain 1-D CNN for sequences and signals")
+# ---------------------------------------------------------------------------------------------
+# Scaling plan (the heuristics size it)
+# ---------------------------------------------------------------------------------------------
+
+
+class CNN1DPlan(StagedPlan):
+    """Plain 1-D CNN: per stage one stride-2 conv then stride-1 convs; flatten head."""
+
+    family = variant = "cnn1d"
+
+    def __init__(self, task: Task) -> None:
+        length = task.input_shape[0]
+        halvings = downsampling_halvings(length)
+        stages = max(1, halvings)
+        self.strided = halvings > 0
+        super().__init__(task, blocks_per_stage(stages, "plain"),
+                         doubling_widths(16, stages), 16, max_width_factor=32.0)
+        self.steps = stage_steps(length, halvings, stages, self.base_widths,
+                                 self.base_blocks, "plain conv", "none")
+
+    def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
+        blocks, widths, _ = self.split(knobs)
+        filters, kernels, strides = [], [], []
+        for n, width in zip(blocks, widths):
+            for b in range(n):
+                filters.append(width)
+                kernels.append(5 if not kernels else 3)
+                strides.append(2 if b == 0 and self.strided else 1)
+        return CNN1DSpec(input_shape=self.task.input_shape, classes=self.task.classes,
+                         filters=tuple(filters), kernels=tuple(kernels), strides=tuple(strides),
+                         batch_norm=True, pooling="flatten", dropout=dropout,
+                         output_activation=self.output_activation)
+
+    def describe(self, knobs: Knobs) -> str:
+        blocks, widths, _ = self.split(knobs)
+        return (f"1-D CNN, {sum(blocks)} convs in {self.stages} stages "
+                f"({'/'.join(map(str, blocks))}), widths {'/'.join(map(str, widths))}")
+
+    def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
+        blocks, widths, _ = self.split(knobs)
+        length, rows = self.task.input_shape[0], []
+        for s, (n, w) in enumerate(zip(blocks, widths)):
+            length = math.ceil(length / 2) if self.strided else length
+            rows.append([s + 1, n, w, "5" if s == 0 else "3", length])
+        return ["stage", "convs", "filters", "kernel", "output length"], rows
+
+
+FAMILY = Family("cnn1d", CNN1DSpec, build_cnn1d, "Plain 1-D CNN for sequences and signals",
+                ranks=(2,),
+                scaling=ScalingFields(width=("filters", "dense_widths"),
+                                      depth=("filters", "kernels", "strides")),
+                dropout_field="dropout", plan=CNN1DPlan, recipe_style="adam")
 
 PRESETS = (
     Preset("mnist1d_cnn", CNN1DSpec(input_shape=(40, 1), classes=10),
-           "MNIST-1D reference CNN: 3 x Conv1D(25) k5/3/3 s2, linear head (Greydanus 2020)"),
+           "MNIST-1D reference CNN: 3 x Conv1D(25) k5/3/3 s2, linear head (Greydanus 2020)",
+           Published("Greydanus 2020, MNIST-1D reference CNN (5,210 parameters)",
+                     params=5_210, trainable_params=5_210)),
 )

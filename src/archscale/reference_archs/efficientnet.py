@@ -21,12 +21,15 @@ One base network (``BASE_STAGES``: the B0 MBConv table) is scaled by compound co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset
+from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
 from archscale.reference_archs.rounding import correct_pad, round_filters, round_repeats
+from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
 from archscale.specs import (
     ArchSpec,
+    Task,
     check_choice,
     check_fraction,
     check_image_input,
@@ -280,17 +283,89 @@ def build_efficientnet(spec: EfficientNetSpec) -> Graph:
     return g.build(x)
 
 
+#: keras.applications count_params() of B0..B7 at their default size with 1000 classes, and the
+#: paper's multiply-adds (Tan & Le 2019, Table 2 "FLOPS").
+PUBLISHED: dict[str, tuple[int, float]] = {
+    "b0": (5_330_571, 0.39e9), "b1": (7_856_239, 0.70e9), "b2": (9_177_569, 1.0e9),
+    "b3": (12_320_535, 1.8e9), "b4": (19_466_823, 4.2e9), "b5": (30_562_527, 9.9e9),
+    "b6": (43_265_143, 19e9), "b7": (66_658_687, 37e9),
+}
+
+
 def _preset(row: CompoundScaling) -> Preset:
     spec = EfficientNetSpec(input_shape=(row.resolution, row.resolution, 3), classes=1000,
                             width_coefficient=row.width, depth_coefficient=row.depth,
                             dropout_rate=row.dropout)
+    params, macs = PUBLISHED[row.name]
     return Preset(f"efficientnet_{row.name}", spec,
                   f"EfficientNet-{row.name.upper()} (Tan & Le 2019; keras.applications."
                   f"EfficientNet{row.name.upper()}): width {row.width}, depth {row.depth}, "
-                  f"{row.resolution}x{row.resolution}, dropout {row.dropout}, 1000 classes")
+                  f"{row.resolution}x{row.resolution}, dropout {row.dropout}, 1000 classes",
+                  Published(f"keras.applications.EfficientNet{row.name.upper()} "
+                            "count_params(); Tan & Le 2019 Table 2", params=params, macs=macs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaling plan (the heuristics size it)
+# ---------------------------------------------------------------------------------------------
+
+
+class EfficientNetPlan(ResolutionPlan):
+    """Knobs: (width coefficient in 1/40 steps, depth coefficient in 1/20, resolution level)."""
+
+    family = variant = "efficientnet"
+    axes = ("depth", "width", "resolution")
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(task)
+        self.init_resolution(task)
+        self.bounds["width"] = (0.5, 4.0)
+        self.bounds["depth"] = (0.5, 5.0)
+        self.steps = [Step("mobile layout", {"width_range": [0.5, 4.0],
+                                             "depth_range": [0.5, 5.0],
+                                             "resolutions": [self.levels[0], self.levels[-1]]},
+                           "EfficientNet-B0 MBConv table scaled by width, depth and resolution",
+                           "Tan & Le 2019 Table 1 and Sec. 3.3")]
+
+    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
+        return (int(clamp(round(w * 40), 20, 160)), int(clamp(round(d * 20), 10, 100)),
+                self.res_index(r))
+
+    def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
+        return EfficientNetSpec(input_shape=self.input_shape_at(knobs[2]),
+                                classes=self.task.classes, width_coefficient=knobs[0] / 40,
+                                depth_coefficient=knobs[1] / 20, dropout_rate=dropout,
+                                output_activation=self.output_activation)
+
+    def move_names(self) -> tuple[str, ...]:
+        return ("width + 0.025", "depth + 0.05", f"resolution + {QUANTUM} px")
+
+    def move(self, knobs: Knobs, index: int) -> Knobs | None:
+        limits = (160, 100, len(self.levels) - 1)
+        if knobs[index] >= limits[index]:
+            return None
+        return knobs[:index] + (knobs[index] + 1,) + knobs[index + 1:]
+
+    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
+        return (int(clamp(round(knobs[0] * width), 20, 160)),
+                int(clamp(round(knobs[1] * depth), 10, 100)), knobs[2])
+
+    def describe(self, knobs: Knobs) -> str:
+        h, w, _ = self.input_shape_at(knobs[2])
+        return (f"EfficientNet width {knobs[0] / 40:g}, depth {knobs[1] / 20:g} at {h}x{w}")
+
+    def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
+        w, d = knobs[0] / 40, knobs[1] / 20
+        rows = [[f"stage {i + 1}", s.kernel, s.expand_ratio, round_filters(s.filters_out, w),
+                 round_repeats(s.repeats, d), s.strides] for i, s in enumerate(BASE_STAGES)]
+        return ["stage", "kernel", "expansion", "channels", "blocks", "stride"], rows
 
 
 FAMILY = Family("efficientnet", EfficientNetSpec, build_efficientnet,
-                "EfficientNet MBConv + squeeze-excitation with compound scaling (Tan & Le 2019)")
+                "EfficientNet MBConv + squeeze-excitation with compound scaling (Tan & Le 2019)",
+                ranks=(3,),
+                scaling=ScalingFields(width=("width_coefficient",), depth=("depth_coefficient",),
+                                      resolution=("input_shape",)),
+                dropout_field="dropout_rate", plan=EfficientNetPlan, recipe_style="rmsprop")
 
 PRESETS = tuple(_preset(row) for row in SCALINGS)

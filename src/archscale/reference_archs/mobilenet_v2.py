@@ -15,11 +15,14 @@ table 2 of (t, c, n, s) rows) and a 1x1 conv to 1280 channels, with the width mu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset
+from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
 from archscale.reference_archs.rounding import correct_pad, make_divisible
-from archscale.specs import ArchSpec, check_choice, check_image_input, check_positive_number
+from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
+from archscale.specs import (ArchSpec, Task, check_choice, check_image_input,
+                             check_positive_number)
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.999
@@ -168,11 +171,68 @@ def build_mobilenet_v2(spec: MobileNetV2Spec) -> Graph:
     return g.build(x)
 
 
+# ---------------------------------------------------------------------------------------------
+# Scaling plan (the heuristics size it)
+# ---------------------------------------------------------------------------------------------
+
+
+class MobileNetV2Plan(ResolutionPlan):
+    """Knobs: (alpha in 1/40 steps, resolution level)."""
+
+    family = variant = "mobilenet_v2"
+    axes = ("width", "resolution")
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(task)
+        self.init_resolution(task)
+        self.bounds["width"] = (0.35, 2.0)
+        self.steps = [Step("mobile layout", {"alpha_range": [0.35, 2.0],
+                                             "resolutions": [self.levels[0], self.levels[-1]]},
+                           "17 inverted-residual blocks (Sandler et al. 2018 Table 2); width "
+                           "and resolution scaled, depth fixed",
+                           "Sandler et al. 2018 (alpha 0.35-1.4, resolutions 96-224)")]
+
+    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
+        return (int(clamp(round(w * 40), 14, 80)), self.res_index(r))
+
+    def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
+        return MobileNetV2Spec(input_shape=self.input_shape_at(knobs[1]),
+                               classes=self.task.classes, alpha=knobs[0] / 40,
+                               output_activation=self.output_activation)
+
+    def move_names(self) -> tuple[str, ...]:
+        return ("alpha + 0.025", f"resolution + {QUANTUM} px")
+
+    def move(self, knobs: Knobs, index: int) -> Knobs | None:
+        if index == 0:
+            return (knobs[0] + 1, knobs[1]) if knobs[0] < 80 else None
+        return (knobs[0], knobs[1] + 1) if knobs[1] + 1 < len(self.levels) else None
+
+    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
+        return (int(clamp(round(knobs[0] * width), 14, 80)), knobs[1])
+
+    def describe(self, knobs: Knobs) -> str:
+        h, w, _ = self.input_shape_at(knobs[1])
+        return f"MobileNetV2 alpha {knobs[0] / 40:g} at {h}x{w}"
+
+    def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
+        alpha = knobs[0] / 40
+        rows = [["stem", "-", make_divisible(32 * alpha, 8), 1, 2]]
+        rows += [[f"stage {i + 1}", s.expansion, make_divisible(int(s.filters * alpha), 8),
+                  s.repeats, s.stride] for i, s in enumerate(STAGES)]
+        rows.append(["head", "-", last_block_filters(alpha), 1, 1])
+        return ["stage", "expansion", "channels", "blocks", "stride"], rows
+
+
 FAMILY = Family("mobilenet_v2", MobileNetV2Spec, build_mobilenet_v2,
-                "MobileNetV2 inverted residuals with width multiplier alpha (Sandler et al. 2018)")
+                "MobileNetV2 inverted residuals with width multiplier alpha (Sandler et al. 2018)",
+                ranks=(3,), scaling=ScalingFields(width=("alpha",), resolution=("input_shape",)),
+                dropout_field=None, plan=MobileNetV2Plan, recipe_style="rmsprop")
 
 PRESETS = (
     Preset("mobilenet_v2", MobileNetV2Spec(input_shape=(224, 224, 3), classes=1000, alpha=1.0),
            "MobileNetV2 alpha 1.0 at 224x224, 1000 classes: 3.5 M params, 300 M MACs "
-           "(Sandler et al. 2018; keras.applications.MobileNetV2)"),
+           "(Sandler et al. 2018; keras.applications.MobileNetV2)",
+           Published("keras.applications.MobileNetV2 count_params(); Sandler et al. 2018 "
+                     "Table 3 (300 M multiply-adds)", params=3_538_984, macs=300e6)),
 )

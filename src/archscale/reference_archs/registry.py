@@ -1,9 +1,16 @@
-"""Explicit registries of families and presets.
+"""Explicit registries of families and presets, and the metadata every family carries.
 
 A ``Registry`` refuses duplicate names (as torchvision's ``register_model`` does) and filters
-names by glob pattern. Family modules are listed in ``FAMILY_MODULES``; each defines ``FAMILY``
-(a ``Family``) and ``PRESETS`` (a tuple of ``Preset`` rows). They are imported on first use, so
-``import archscale`` stays cheap, and none of them imports TensorFlow.
+names by glob pattern. Family modules (or small packages) are listed in ``FAMILY_MODULES``;
+each defines ``FAMILY`` (a ``Family``) and ``PRESETS`` (a tuple of ``Preset`` rows). They are
+imported on first use, so ``import archscale`` stays cheap, and none of them imports TensorFlow.
+
+A family's facts travel with it (as torchvision's weights carry ``meta`` and timm's models
+their ``default_cfgs``): the input ranks it takes, the spec fields that carry its width, depth
+and resolution, its dropout field, the scaling plan the heuristics solve, its training-recipe
+style, and on each preset the published figures a test checks. Adding a family is one module
+plus one line in ``FAMILY_MODULES``; ``tests/reference_archs/test_family_metadata.py`` fails
+when a registered family lacks any of it.
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
 from archscale.errors import SpecError
 from archscale.graph import Graph
-from archscale.specs import ArchSpec, spec_from_fields
+from archscale.reference_archs.scaling_plan import AXES, Plan
+from archscale.specs import ArchSpec, Task, spec_from_fields
 
 T = TypeVar("T")
 
-#: Family modules under ``archscale.reference_archs``, in catalogue order.
+#: Family modules (or packages) under ``archscale.reference_archs``, in catalogue order.
 FAMILY_MODULES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet",
                   "regnet")
+
+#: Input ranks: 1 vector, 2 sequence (length x channels), 3 image (H x W x C).
+RANKS = (1, 2, 3)
+
+#: Training-recipe styles (the ``Recipe.optimizer`` each implies): SGD with Nesterov momentum
+#: (Goyal et al. 2017), RMSprop (Tan & Le 2019), Adam (Kingma & Ba 2015).
+RECIPE_STYLES = ("momentum", "rmsprop", "adam")
 
 
 class Registry(Generic[T]):
@@ -74,22 +89,185 @@ class Registry(Generic[T]):
 
 
 @dataclass(frozen=True)
+class ScalingFields:
+    """The spec fields that carry each compound-scaling axis of a family.
+
+    An axis has fields exactly when the family's plan scales it (``Plan.axes``). How they
+    scale: width fields are what a sweep's width multiplier multiplies
+    (``archscale.runner.scaling``): float fields are already multipliers (``alpha``,
+    ``width_coefficient``) and are multiplied, int counts (and tuples of them) are multiplied
+    and rounded to the nearest int, at least 1; the family's own rounding then applies at
+    build time. Depth fields hold block counts or a depth coefficient, or (for layer-list
+    families) the lists whose length is the depth; resolution fields hold the input size.
+
+    Attributes:
+        width: Fields that carry the width (at least one).
+        depth: Fields that carry the depth (empty if the plan keeps it fixed).
+        resolution: Fields that carry the input resolution (empty if not scaled).
+    """
+
+    width: tuple[str, ...]
+    depth: tuple[str, ...] = ()
+    resolution: tuple[str, ...] = ()
+
+    def axis(self, name: str) -> tuple[str, ...]:
+        """The fields of axis ``name`` (``depth``, ``width`` or ``resolution``)."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
 class Family:
-    """A family: its spec class and its one build function ``spec -> Graph``."""
+    """A family: its spec class, its one build function ``spec -> Graph`` and its metadata.
+
+    Attributes:
+        name: Registry name (``ArchSpec.family`` of its specs).
+        spec_cls: The spec dataclass.
+        build: ``spec -> Graph``.
+        description: One line for listings.
+        ranks: Input ranks the family takes (subset of ``RANKS``), checked by ``--family``.
+        scaling: Spec fields of its width / depth / resolution axes.
+        dropout_field: Spec field the regularisation dropout goes to, or ``None`` when the
+            family has no dropout layer.
+        plan: The ``Plan`` subclass the heuristics solve for this family (its ``family`` is
+            ``name``; its ``layouts()`` are the variants, e.g. ``resnet-cifar``).
+        recipe_style: Default training recipe, one of ``RECIPE_STYLES``: ``momentum``
+            (SGD + Nesterov), ``rmsprop`` or ``adam``.
+        flattens_input: The family flattens any input to a vector, so it also takes the
+            ``vector`` modality for inputs of rank > 1 (the MLP).
+
+    Raises:
+        SpecError: on construction, when any metadata is missing or inconsistent.
+    """
 
     name: str
     spec_cls: type[ArchSpec]
     build: Callable[[Any], Graph]
     description: str
+    ranks: tuple[int, ...]
+    scaling: ScalingFields
+    dropout_field: str | None
+    plan: type[Plan]
+    recipe_style: str
+    flattens_input: bool = False
+
+    def __post_init__(self) -> None:
+        problems = _family_problems(self)
+        if problems:
+            raise SpecError(f"family {self.name!r} metadata is incomplete: "
+                            + "; ".join(problems))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """The layout variants of the family's plan."""
+        return self.plan.layouts()
+
+    def variant_for(self, task: Task) -> str:
+        """The layout variant ``task``'s input gets (``resnet-cifar``, ``resnet-1d``...)."""
+        return self.plan.variant_for(task)
+
+    @property
+    def has_dropout(self) -> bool:
+        """Whether the spec has a dropout field the regularisation rule sets."""
+        return self.dropout_field is not None
+
+    @property
+    def tuning_knobs(self) -> tuple[str, ...]:
+        """What the tuning search space varies besides the recipe: the width multiplier, the
+        depth multiplier where the plan scales depth, and the dropout where there is one."""
+        knobs = ("width_multiplier",)
+        if "depth" in self.plan.axes:
+            knobs += ("depth_multiplier",)
+        return knobs + (("dropout",) if self.has_dropout else ())
+
+
+def _family_problems(family: Family) -> list[str]:
+    """What is missing or inconsistent in a family's metadata (empty when complete)."""
+    problems = []
+    fields = set(family.spec_cls.field_names()) if isinstance(family.spec_cls, type) \
+        and issubclass(family.spec_cls, ArchSpec) else set()
+    if not fields:
+        problems.append(f"spec_cls must be an ArchSpec subclass. Received: "
+                        f"spec_cls={family.spec_cls!r}")
+    elif family.spec_cls.family != family.name:
+        problems.append(f"spec_cls.family must be the family name. Received: "
+                        f"spec_cls.family={family.spec_cls.family!r}")
+    if not callable(family.build):
+        problems.append(f"build must be callable. Received: build={family.build!r}")
+    if not family.description:
+        problems.append("description must be a non-empty string. Received: description=''")
+    if not isinstance(family.ranks, tuple) or not family.ranks \
+            or not set(family.ranks) <= set(RANKS):
+        problems.append(f"ranks must be a non-empty tuple of {RANKS}. Received: "
+                        f"ranks={family.ranks!r}")
+    if not isinstance(family.plan, type) or not issubclass(family.plan, Plan) \
+            or family.plan.family != family.name:
+        problems.append(f"plan must be a Plan subclass whose family is {family.name!r}. "
+                        f"Received: plan={family.plan!r}")
+    elif not isinstance(family.scaling, ScalingFields):
+        problems.append(f"scaling must be a ScalingFields. Received: "
+                        f"scaling={family.scaling!r}")
+    else:
+        for axis in AXES:
+            named = family.scaling.axis(axis)
+            unknown = [f for f in named if f not in fields]
+            if unknown:
+                problems.append(f"scaling.{axis} names unknown spec fields. Received: "
+                                f"scaling.{axis}={named!r}")
+            if bool(named) != (axis in family.plan.axes):
+                problems.append(f"scaling.{axis} must name fields exactly when the plan "
+                                f"scales {axis} (plan.axes={family.plan.axes!r}). Received: "
+                                f"scaling.{axis}={named!r}")
+    if family.dropout_field is not None and family.dropout_field not in fields:
+        problems.append(f"dropout_field must be a spec field or None. Received: "
+                        f"dropout_field={family.dropout_field!r}")
+    if family.recipe_style not in RECIPE_STYLES:
+        problems.append(f"recipe_style must be one of {RECIPE_STYLES}. Received: "
+                        f"recipe_style={family.recipe_style!r}")
+    if family.flattens_input not in (True, False):
+        problems.append(f"flattens_input must be a bool. Received: "
+                        f"flattens_input={family.flattens_input!r}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Published:
+    """Figures published for a preset, with their source; a test profiles the spec against them.
+
+    Attributes:
+        source: Where the figures come from.
+        params: Exact ``count_params()`` of the reference implementation (trainable +
+            BatchNorm statistics, the Keras convention).
+        trainable_params: Exact trainable count (torchvision's ``num_params``; BN statistics
+            are buffers there).
+        paper_params: The paper's rounded parameter count, compared with the trainable count
+            within ``rel_tol``.
+        macs: The paper's multiply-adds per example (what papers call "FLOPs"), within
+            ``rel_tol``.
+        rel_tol: Relative tolerance of the rounded figures.
+    """
+
+    source: str
+    params: int | None = None
+    trainable_params: int | None = None
+    paper_params: float | None = None
+    macs: float | None = None
+    rel_tol: float = 0.05
+
+    def figures(self) -> dict[str, float]:
+        """The figures that are set, by name."""
+        names = ("params", "trainable_params", "paper_params", "macs")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A catalogue row: a name, a spec and a one-line description (with its source)."""
+    """A catalogue row: a name, a spec, a one-line description (with its source) and the
+    figures published for it (``None`` where nothing is published)."""
 
     name: str
     spec: ArchSpec
     description: str
+    published: Published | None = None
 
 
 FAMILIES: Registry[Family] = Registry("family")

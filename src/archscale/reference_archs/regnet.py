@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset
+from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.rounding import make_divisible
+from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, Plan, Step, clamp
 from archscale.specs import (
     ArchSpec,
+    Task,
     check_choice,
     check_image_input,
     check_positive_int,
@@ -242,10 +246,6 @@ def build_regnet(spec: RegNetSpec) -> Graph:
     return g.build(x)
 
 
-FAMILY = Family("regnet", RegNetSpec, build_regnet,
-                "RegNetX: quantised-linear widths, grouped-conv X blocks (Radosavovic 2020)")
-
-
 @dataclass(frozen=True)
 class _RegNetXConfig:
     """One published RegNetX design point (pycls model zoo / the paper's appendix)."""
@@ -257,13 +257,22 @@ class _RegNetXConfig:
     wa: float
     wm: float
     group_width: int
+    trainable_params: int
+    paper_params: float
+    macs: float
 
 
+#: Design points and their published figures: trainable params as torchvision's
+#: ``regnet_x_*`` ``num_params`` (400MF: pycls' 5,157,512), the paper's params and MACs.
 _REGNETX = (
-    _RegNetXConfig("regnetx_002", "RegNetX-200MF", 13, 24, 36.44, 2.49, 8),
-    _RegNetXConfig("regnetx_004", "RegNetX-400MF", 22, 24, 24.48, 2.54, 16),
-    _RegNetXConfig("regnetx_008", "RegNetX-800MF", 16, 56, 35.73, 2.28, 16),
-    _RegNetXConfig("regnetx_016", "RegNetX-1.6GF", 18, 80, 34.01, 2.25, 24),
+    _RegNetXConfig("regnetx_002", "RegNetX-200MF", 13, 24, 36.44, 2.49, 8,
+                   2_684_792, 2.68e6, 0.2e9),
+    _RegNetXConfig("regnetx_004", "RegNetX-400MF", 22, 24, 24.48, 2.54, 16,
+                   5_157_512, 5.16e6, 0.4e9),
+    _RegNetXConfig("regnetx_008", "RegNetX-800MF", 16, 56, 35.73, 2.28, 16,
+                   7_259_656, 7.26e6, 0.8e9),
+    _RegNetXConfig("regnetx_016", "RegNetX-1.6GF", 18, 80, 34.01, 2.25, 24,
+                   9_190_136, 9.19e6, 1.6e9),
 )
 
 PRESETS = tuple(
@@ -271,6 +280,71 @@ PRESETS = tuple(
            RegNetSpec(input_shape=(224, 224, 3), classes=1000, depth=c.depth, w0=c.w0,
                       wa=c.wa, wm=c.wm, group_width=c.group_width),
            f"{c.label} (Radosavovic et al. 2020): d={c.depth}, w0={c.w0}, wa={c.wa}, "
-           f"wm={c.wm}, g={c.group_width}; ImageNet 224x224")
+           f"wm={c.wm}, g={c.group_width}; ImageNet 224x224",
+           Published(f"Radosavovic et al. 2020 ({c.label}); torchvision / pycls parameter "
+                     "counts", trainable_params=c.trainable_params,
+                     paper_params=c.paper_params, macs=c.macs))
     for c in _REGNETX
 )
+
+# ---------------------------------------------------------------------------------------------
+# Scaling plan (the heuristics size it)
+# ---------------------------------------------------------------------------------------------
+
+
+class RegNetPlan(Plan):
+    """RegNetX from the 200MF design point; knobs: (depth, w0, wa in 1/2 steps)."""
+
+    family = variant = "regnet"
+    axes = ("depth", "width")
+    BASE = {"depth": _REGNETX[0].depth, "w0": _REGNETX[0].w0, "wa": _REGNETX[0].wa,
+            "wm": _REGNETX[0].wm, "group_width": _REGNETX[0].group_width}
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(task)
+        self.bounds["depth"] = (1 / self.BASE["depth"], 4.0)
+        self.bounds["width"] = (QUANTUM / self.BASE["w0"], 8.0)
+        self.steps = [Step("regnet design point", dict(self.BASE),
+                           "RegNetX-200MF scaled: depth d, w0 and wa by the width factor; "
+                           "widths made compatible with the group width",
+                           "Radosavovic et al. 2020 (RegNetX-200MF; group widths respected "
+                           "by pycls adjust_ws_gs_comp)")]
+
+    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
+        b = self.BASE
+        return (int(clamp(round(b["depth"] * d), 1, 60)), make_divisible(b["w0"] * w, QUANTUM),
+                int(round(b["wa"] * w * 2)))
+
+    def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
+        return RegNetSpec(input_shape=self.task.input_shape, classes=self.task.classes,
+                          depth=knobs[0], w0=knobs[1], wa=knobs[2] / 2, wm=self.BASE["wm"],
+                          group_width=self.BASE["group_width"],
+                          output_activation=self.output_activation)
+
+    def move_names(self) -> tuple[str, ...]:
+        return ("depth + 1", f"w0 + {QUANTUM}", "wa + 0.5")
+
+    def move(self, knobs: Knobs, index: int) -> Knobs | None:
+        step = (1, QUANTUM, 1)[index]
+        limit = (60, 1024, 2000)[index]
+        if knobs[index] + step > limit:
+            return None
+        return knobs[:index] + (knobs[index] + step,) + knobs[index + 1:]
+
+    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
+        return (max(1, round(knobs[0] * depth)), make_divisible(knobs[1] * width, QUANTUM),
+                int(round(knobs[2] * width)))
+
+    def describe(self, knobs: Knobs) -> str:
+        return f"RegNetX d={knobs[0]}, w0={knobs[1]}, wa={knobs[2] / 2:g}, wm=2.49, g=8"
+
+    def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
+        stages = self.spec(knobs).stages()  # type: ignore[attr-defined]
+        return (["stage", "blocks", "width", "group width"],
+                [[i + 1, s.depth, s.width, s.group_width] for i, s in enumerate(stages)])
+
+
+FAMILY = Family("regnet", RegNetSpec, build_regnet,
+                "RegNetX: quantised-linear widths, grouped-conv X blocks (Radosavovic 2020)",
+                ranks=(3,), scaling=ScalingFields(width=("w0", "wa"), depth=("depth",)),
+                dropout_field=None, plan=RegNetPlan, recipe_style="momentum")

@@ -1,10 +1,10 @@
 """Family-aware width multipliers for sweep grids (``width = [0.25, 0.5, 1.0, 2.0]``).
 
-One table says which fields carry a family's width. Float fields that already are multipliers
-(MobileNetV2 ``alpha``, EfficientNet ``width_coefficient``, Inception ``width_multiplier``,
-RegNet ``wa``) are multiplied; integer channel counts are multiplied and rounded to the nearest
-int (at least 1). The family's own rounding rules (``make_divisible``, RegNet quantisation)
-then apply when the graph is built, exactly as for a hand-written spec.
+Each family says which fields carry its width (``Family.scaling.width``). Float fields that
+already are multipliers (MobileNetV2 ``alpha``, EfficientNet ``width_coefficient``, Inception
+``width_multiplier``, RegNet ``wa``) are multiplied; integer channel counts are multiplied and
+rounded to the nearest int (at least 1). The family's own rounding rules (``make_divisible``,
+RegNet quantisation) then apply when the graph is built, exactly as for a hand-written spec.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from archscale.errors import SpecError
+from archscale.reference_archs.registry import families
 from archscale.specs import ArchSpec
 
-#: Width-carrying fields per family.
-WIDTH_FIELDS: dict[str, tuple[str, ...]] = {
-    "mlp": ("widths",),
-    "cnn1d": ("filters", "dense_widths"),
-    "resnet": ("stem_width", "stage_widths"),
-    "inception": ("width_multiplier",),
-    "mobilenet_v2": ("alpha",),
-    "efficientnet": ("width_coefficient",),
-    "regnet": ("w0", "wa"),
-}
+
+def __getattr__(name: str) -> Any:
+    """``WIDTH_FIELDS``: ``{family: width fields}`` read from the registered families on first
+    access (PEP 562), so importing this module loads no family."""
+    if name == "WIDTH_FIELDS":
+        registry = families()
+        return {n: registry.get(n).scaling.width for n in registry
+                if registry.get(n).scaling.width}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _scale(value: Any, multiplier: float) -> Any:
@@ -54,8 +54,9 @@ def width_overrides(spec: ArchSpec, multiplier: float) -> dict[str, Any]:
     if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) \
             or not multiplier > 0:
         raise SpecError(f"width must be a positive number. Received: width={multiplier!r}")
-    fields = WIDTH_FIELDS.get(spec.family)
-    if fields is None:
+    registry = families()
+    fields = registry.get(spec.family).scaling.width if spec.family in registry else ()
+    if not fields:
         raise SpecError(f"family {spec.family!r} has no width multiplier; use grid.<field> "
                         f"instead. Received: width={multiplier!r}")
     return {name: _scale(getattr(spec, name), float(multiplier)) for name in fields}

@@ -1,18 +1,6 @@
-"""ResNet family: v1, v1.5 and v2 (pre-activation), basic and bottleneck blocks, 1-D and 2-D.
+"""ResNet spec and build function: one ``ResNetSpec`` and one ``build_resnet`` for every variant.
 
-One spec (``ResNetSpec``) and one build function (``build_resnet``) cover every variant; the
-presets are rows of data. The layouts follow:
-
-- He et al. 2015, "Deep Residual Learning for Image Recognition" (ResNet-18...152 and the CIFAR
-  ResNet-20...110 with the parameter-free option-A shortcut);
-- ``keras.applications.ResNet50/101/152`` (v1: stride in the first 1x1 of the bottleneck, a
-  bias on every conv) and ``ResNet50V2/101V2/152V2`` (v2, He et al. 2016 "Identity Mappings":
-  pre-activation, stride in the *last* block of each stage, ``MaxPooling(1, stride)`` shortcut
-  on that block, ``post_bn``/``post_relu`` before the head). Layer names mirror Keras.
-- torchvision's ResNet (v1.5: stride in the 3x3 of the bottleneck, no conv bias).
-
-The rank of the network follows ``input_shape``: ``(length, channels)`` gives a 1-D ResNet
-(Conv1D, MaxPooling1D...), ``(height, width, channels)`` a 2-D one.
+See the package docstring (``archscale.reference_archs.resnet``) for the layouts followed.
 """
 
 from __future__ import annotations
@@ -21,7 +9,6 @@ from dataclasses import dataclass
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset
 from archscale.specs import ArchSpec, check_choice, check_positive_int, check_positive_number
 
 BLOCKS = ("basic", "bottleneck")
@@ -310,56 +297,3 @@ def build_resnet(spec: ResNetSpec) -> Graph:
     x = g.global_avg_pool(x, name="avg_pool")
     x = g.dense(x, spec.classes, activation=spec.output_activation, name="predictions")
     return g.build(x)
-
-
-FAMILY = Family("resnet", ResNetSpec, build_resnet,
-                "ResNet v1 / v1.5 / v2, basic or bottleneck blocks, 1-D or 2-D")
-
-# ---------------------------------------------------------------------------------------------
-# Presets (data)
-# ---------------------------------------------------------------------------------------------
-
-#: ImageNet ResNets: depth -> (block, stage_blocks) (He et al. 2015, Table 1).
-IMAGENET_DEPTHS: dict[int, tuple[str, tuple[int, ...]]] = {
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
-}
-
-#: CIFAR ResNets 6n+2 (He et al. 2015, Section 4.2) with their published parameter counts.
-CIFAR_DEPTHS: dict[int, str] = {20: "0.27M", 32: "0.46M", 44: "0.66M", 56: "0.85M",
-                                110: "1.7M"}
-
-
-def _imagenet_preset(depth: int, version: str) -> Preset:
-    """ResNet-``depth`` v1 or v2 at 224x224x3, 1000 classes, Keras Applications layout."""
-    block, stage_blocks = IMAGENET_DEPTHS[depth]
-    spec = ResNetSpec(input_shape=(224, 224, 3), classes=1000, block=block,
-                      stage_blocks=stage_blocks, version=version)
-    if version == "v2":
-        return Preset(f"resnet{depth}v2", spec,
-                      f"ResNet-{depth} v2, pre-activation (He et al. 2016), "
-                      f"layout of keras.applications.ResNet{depth}V2")
-    source = (f"layout of keras.applications.ResNet{depth}" if block == "bottleneck"
-              else "Keras-style layout (conv bias, stride in the first 1x1/3x3)")
-    return Preset(f"resnet{depth}", spec, f"ResNet-{depth} v1 (He et al. 2015), {source}")
-
-
-def _cifar_preset(depth: int) -> Preset:
-    """CIFAR ResNet-``depth`` = 6n+2: basic blocks, widths 16/32/64, option-A shortcuts."""
-    n = (depth - 2) // 6
-    spec = ResNetSpec(input_shape=(32, 32, 3), classes=10, block="basic",
-                      stage_blocks=(n, n, n), stage_widths=(16, 32, 64), stem="cifar",
-                      stem_width=16, version="v1", conv_bias=False, shortcut="zero_pad")
-    return Preset(f"resnet{depth}", spec,
-                  f"CIFAR ResNet-{depth} (He et al. 2015, 6n+2 with n={n}, option-A "
-                  f"shortcuts; paper: {CIFAR_DEPTHS[depth]} params)")
-
-
-PRESETS = (
-    tuple(_imagenet_preset(d, "v1") for d in IMAGENET_DEPTHS)
-    + tuple(_imagenet_preset(d, "v2") for d in (50, 101, 152))
-    + tuple(_cifar_preset(d) for d in CIFAR_DEPTHS)
-)
