@@ -26,7 +26,7 @@ from archscale.reporting.tables import (accuracy_table, environment_table, faile
                                         pareto_table, results_table, scaling_table)
 from archscale.profiling import profile
 
-DEFAULT_DB = "archscale.db"
+from archscale.runner.store import DEFAULT_DB
 
 
 @dataclass
