@@ -14,6 +14,8 @@ import os
 from typing import Any, Mapping
 
 from archscale.errors import InputFileError, SpecError
+from archscale.measure.datasets import load_dataset
+from archscale.measure.recipes import default_recipe, recipe_from_dict
 
 #: Built-in dataset names (``npz:PATH`` is accepted as well).
 DATASET_NAMES = ("mnist1d", "mnist1d_seq", "digits", "synthetic")
@@ -95,8 +97,6 @@ def open_dataset(desc: Mapping[str, Any]) -> Any:
         InputFileError: the ``npz`` file changed since the sweep was expanded.
         ArchscaleError: whatever ``load_dataset`` raises for bad options or data.
     """
-    from archscale.measure.datasets import load_dataset
-
     name = desc["name"]
     if "sha256" in desc and _file_sha256(name[len(NPZ_PREFIX):]) != desc["sha256"]:
         raise InputFileError(f"dataset file changed while the sweep ran. Received: {name!r}")
@@ -121,8 +121,6 @@ def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
     Raises:
         SpecError: an unknown recipe field or an invalid value (the message names ``key``).
     """
-    from archscale.measure.recipes import default_recipe
-
     try:
         return default_recipe(desc["name"]).replace(**dict(overrides)).to_dict()
     except SpecError as exc:
@@ -131,6 +129,4 @@ def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
 
 def recipe_for(settings: Mapping[str, Any]) -> Any:
     """The ``Recipe`` of an accuracy job (its settings carry every field; worker side)."""
-    from archscale.measure.recipes import recipe_from_dict
-
     return recipe_from_dict(settings["recipe"])

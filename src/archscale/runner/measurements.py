@@ -25,13 +25,23 @@ used by the executor's tests: ``sleep`` (sleeps ``seconds``, then returns the co
 
 from __future__ import annotations
 
+import inspect
 import os
+import signal
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS
 from archscale.errors import SpecError
+from archscale.measure.accuracy import measure_accuracy
+from archscale.measure.device import MEMORY_ENV
+from archscale.measure.latency import measure_latency
+from archscale.measure.memory import measure_memory
+from archscale.measure.peak import machine_peak_gflops
 from archscale.profiling import profile
+from archscale.runner.dataset_entries import open_dataset, recipe_for
 
 TEST_ENV = "ARCHSCALE_TEST_MEASUREMENTS"
 
@@ -281,8 +291,6 @@ def profile_columns(prof: Any) -> dict[str, Any]:
 
 
 def _run_latency(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.latency import measure_latency
-
     return measure_latency(spec, batch_size=settings["batch_size"], xla=settings["xla"],
                            min_samples=settings["min_samples"],
                            min_duration_s=settings["min_duration_s"],
@@ -291,17 +299,11 @@ def _run_latency(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) ->
 
 
 def _run_peak(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.peak import machine_peak_gflops
-
     return dict(machine_peak_gflops(settings["size"] or None, dtype=settings["dtype"],
                                     repeats=settings["repeats"]))
 
 
 def _run_memory(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    import inspect
-
-    from archscale.measure.memory import measure_memory
-
     kwargs: dict[str, Any] = {"optimizer": settings["optimizer"]}
     # The worker is already a fresh process started with the allocator settings that memory
     # statistics need (prepare_environment), so measure here instead of in a third process.
@@ -311,9 +313,6 @@ def _run_memory(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> 
 
 
 def _run_accuracy(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.accuracy import measure_accuracy
-    from archscale.runner.datasets import open_dataset, recipe_for
-
     return measure_accuracy(spec, open_dataset(job["dataset"]), seeds=(job["seed"],),
                             recipe=recipe_for(settings)).to_row()
 
@@ -324,8 +323,6 @@ def _run_cost(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> di
 
 
 def _run_sleep(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    import time
-
     time.sleep(settings["seconds"])
     return {**measure_cost(spec, settings["batch_size"]), "slept_s": settings["seconds"]}
 
@@ -333,9 +330,6 @@ def _run_sleep(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> d
 def _run_crash(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
     """Test-only: print noise on stdout and stderr, then exit with ``code`` (mode ``exit``),
     die by SIGKILL as the out-of-memory killer would (``signal``) or raise (``raise``)."""
-    import signal
-    import sys
-
     print("noise on stdout that must not break the protocol", flush=True)
     print("test crash: about to die", file=sys.stderr, flush=True)
     if settings["mode"] == "signal":
@@ -356,10 +350,6 @@ def prepare_environment(name: str) -> None:
     (memory: ``archscale.measure.device.MEMORY_ENV``, the BFC allocator on CPU, so that
     ``get_memory_info`` counts every tensor). Called by the worker first thing."""
     if name != "memory":
-        return
-    try:
-        from archscale.measure.device import MEMORY_ENV
-    except ImportError:
         return
     os.environ.update(MEMORY_ENV)
 

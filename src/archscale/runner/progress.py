@@ -15,6 +15,9 @@ import threading
 import time
 from typing import Any, Mapping, Sequence, TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from archscale.runner.jobs import Job
 from archscale.runner.measurements import MEASUREMENTS
 
@@ -116,10 +119,6 @@ class RichProgress:
     """A live ``rich`` progress bar: done/failed/left, ETA and the current job."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
-
         self.counts = _Counts()
         self.console = Console(file=stream or sys.stdout)
         self.progress = Progress(
