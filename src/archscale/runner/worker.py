@@ -32,8 +32,8 @@ from archscale.measure.tensorflow_import import import_tensorflow
 from archscale.profiling import profile
 from archscale.reference_archs.registry import spec_from_dict
 from archscale.runner.lifeline import die_with_parent
-from archscale.runner.measurements import (get_measurement, prepare_environment,
-                                           profile_columns, run_measurement)
+from archscale.runner.job_runners import prepare_environment, run_measurement
+from archscale.runner.measurements import get_measurement, profile_columns
 
 
 def _finite(value: Any) -> Any:
