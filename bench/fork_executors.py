@@ -9,7 +9,10 @@ Measures, per way of starting a job's process:
   ``latency`` job (mlp, batch 1, 5 samples);
 - a job that hangs past its timeout (the test-only ``sleep`` measurement, 60 s, timeout 2 s):
   seconds from the deadline to the outcome, whether the child is gone (not even a zombie, so
-  its memory is freed) and whether the next job still runs without restarting anything.
+  its memory is freed) and whether the next job still runs without restarting anything;
+- a TensorFlow job killed at its timeout while it holds memory (latency of resnet20 at batch
+  256 for 60 s, timeout 8 s): the drop of the machine's ``MemAvailable`` while it ran and what
+  is left of it 1 s after the kill.
 
 Ways: ``spawn`` (``python -m archscale.runner.worker`` per job), ``forkserver`` (this
 project's ``runner.forkserver``), ``mp-forkserver`` (``multiprocessing.get_context
@@ -57,7 +60,46 @@ def jobs() -> dict[str, Job]:
     hang, = expand(sweep_from_dict({"measure": ["sleep"], "seeds": [0], "timeout": 2.0,
                                     "settings": {"sleep": {"seconds": 60}},
                                     "arch": [{"preset": "mlp"}]}))
-    return {"cost": cost, "latency": latency, "hang": hang}
+    hog, = expand(sweep_from_dict({
+        "measure": ["latency"], "peak": False, "timeout": 8.0, "batch_sizes": [256],
+        "arch": [{"preset": "resnet20"}],
+        "settings": {"latency": {"min_samples": 100000, "min_duration_s": 60.0}}}))
+    return {"cost": cost, "latency": latency, "hang": hang, "hog": hog}
+
+
+def mem_available_mb() -> float:
+    """``MemAvailable`` of ``/proc/meminfo`` in MiB."""
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_of(run: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``run()`` while sampling ``MemAvailable``: the largest drop and what is left 1 s
+    after it returns (MiB)."""
+    import threading
+
+    before = mem_available_mb()
+    lowest = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            lowest[0] = min(lowest[0], mem_available_mb())
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        result = run()
+    finally:
+        done.set()
+        thread.join()
+    time.sleep(1.0)
+    return {"timed_out": result.get("timed_out"), "held_mb": round(before - lowest[0]),
+            "left_mb_after_kill": round(before - mem_available_mb()),
+            "child_gone": gone(int(result["pid"])) if result.get("pid") else None}
 
 
 def gone(pid: int) -> bool:
@@ -252,6 +294,7 @@ def measure(name: str, repeats: int) -> dict[str, Any]:
                        for k, v in hang.items() if k not in ("row", "environment")}
         if hang.get("pid"):
             out["hang"]["child_gone"] = gone(int(hang["pid"]))
+        out["hog"] = memory_of(lambda: way.run(js["hog"]))
         after = way.run(js["cost"])
         out["next_job_ok"] = after.get("status") == "ok"
         out["restarts"] = getattr(way, "restarts", 0)

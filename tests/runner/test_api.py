@@ -12,10 +12,13 @@ import archscale
 from archscale.cli_verbs import bench as bench_verb
 from archscale.errors import SpecError
 from archscale.runner.api import BenchResult, stored_results, sweep_of
-from archscale.runner.executors import (AUTO, EXECUTOR_CHOICES, EXECUTORS, executor_help,
-                                        resolve_executor)
+from archscale.runner.executors import (AUTO, EXECUTORS, ExecutorKind, executor_choices,
+                                        executor_help, resolve_executor)
 from archscale.runner.executors.base import make_executor
 from archscale.runner.store import StoreReadError, open_reader
+from archscale.runner.jobs import expand
+from archscale.runner.scheduler import run_sweep
+from archscale.runner.store import Store
 from archscale.runner.sweep import sweep_from_dict
 
 
@@ -59,11 +62,11 @@ def test_sweep_of_validates_its_arguments(tmp_path):
 
 
 def test_executors_come_from_one_table():
-    assert EXECUTOR_CHOICES == (AUTO, *EXECUTORS) == ("auto", "fork", "spawn")
+    assert executor_choices() == (AUTO, *EXECUTORS) == ("auto", "fork", "spawn")
     parser = argparse.ArgumentParser()
     bench_verb.add_arguments(parser)
     (action,) = [a for a in parser._actions if a.dest == "executor"]
-    assert tuple(action.choices) == EXECUTOR_CHOICES and action.help == executor_help()
+    assert tuple(action.choices) == executor_choices() and action.help == executor_help()
     for name in EXECUTORS:
         executor = make_executor(name)
         try:
@@ -96,3 +99,35 @@ def test_reader_never_creates_or_writes(tmp_path):
     with open_reader(str(other)) as reader, pytest.raises(StoreReadError,
                                                           match="not an archscale result store"):
         reader.results()
+
+
+FAKE_EXECUTOR = """
+from archscale.runner.executors.spawn import SpawnExecutor
+
+
+class InlineCounting(SpawnExecutor):
+    name = "inline"
+    runs = 0
+
+    def run(self, job):
+        InlineCounting.runs += 1
+        return super().run(job)
+
+
+EXECUTOR = InlineCounting
+"""
+
+
+def test_a_new_executor_is_one_module_and_one_row(tmp_path, monkeypatch):
+    (tmp_path / "fake_inline_executor.py").write_text(FAKE_EXECUTOR)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(EXECUTORS, "inline", ExecutorKind(
+        "inline", "fake_inline_executor", "spawn, counted"))
+    assert executor_choices()[-1] == "inline" and "inline (spawn, counted)" in executor_help()
+    sweep = sweep_from_dict({"executor": "inline", "measure": ["cost"],
+                             "arch": [{"preset": "mlp"}]})
+    with Store(str(tmp_path / "x.db")) as store:
+        summary = run_sweep(expand(sweep), store, executor=sweep.executor)
+    assert summary.ok == 1
+    assert EXECUTORS["inline"].load().InlineCounting.runs == 1
+    assert resolve_executor(AUTO) != "inline"  # not an auto row

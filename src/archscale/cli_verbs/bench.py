@@ -11,7 +11,7 @@ from archscale.cli_verbs.common import (UsageError, add_format_argument, overrid
                                         positive_int, target_kind)
 from archscale.cli_verbs.output import human_bytes, human_count, print_json, render_table
 from archscale.runner.api import run_bench, stored_results, sweep_of
-from archscale.runner.executors import EXECUTOR_CHOICES, executor_help
+from archscale.runner.executors import executor_choices, executor_help
 from archscale.runner.measurements import MEASUREMENTS
 from archscale.runner.progress import format_seconds, make_progress
 from archscale.runner.store import DEFAULT_DB
@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, choices=(1, 2), metavar="N",
                         help="jobs at once for cost/memory/accuracy (1 or 2; latency and peak "
                              "jobs always run alone; default 1 or the sweep's)")
-    parser.add_argument("--executor", choices=EXECUTOR_CHOICES, help=executor_help())
+    parser.add_argument("--executor", choices=executor_choices(), help=executor_help())
     parser.add_argument("--peak", action=argparse.BooleanOptionalAction, default=None,
                         help="add one machine-peak job (large matmul GFLOP/s) that reports use "
                              "for achieved/peak; default: when latency is measured")
@@ -144,6 +144,7 @@ def sweep_from_args(args: argparse.Namespace) -> Sweep:
             raise UsageError(f"{option} cannot be combined with a sweep file; put it in the "
                              f"file. Received: {option}={getattr(args, given[0])!r}")
         return sweep_of(args.targets[0], **common)
+    overrides = overrides_of(args)
     for target in args.targets:
         _check_target(target)
     lists = {key: split_list(getattr(args, option), f"--{option}", kind=kind, low=low)
@@ -152,8 +153,7 @@ def sweep_from_args(args: argparse.Namespace) -> Sweep:
                                             ("batch", "batch_sizes", int, 1),
                                             ("seeds", "seeds", int, 0),
                                             ("dataset", "datasets", str, 1))}
-    return sweep_of(list(args.targets), xla=args.xla, overrides=overrides_of(args), **lists,
-                    **common)
+    return sweep_of(list(args.targets), xla=args.xla, overrides=overrides, **lists, **common)
 
 
 # ---------------------------------------------------------------------------------------------

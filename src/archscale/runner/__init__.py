@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from archscale.runner.api import (BenchResult, StoredResults, bench, run_bench, stored_results,
                                   sweep_of)
-from archscale.runner.executors import EXECUTOR_CHOICES, EXECUTORS, resolve_executor
+from archscale.runner.executors import EXECUTORS, executor_choices, resolve_executor
 from archscale.runner.executors.base import Executor, make_executor
 from archscale.runner.executors.spawn import run_worker
 from archscale.runner.jobs import Job, expand, job_key, key_environment
@@ -33,9 +33,9 @@ from archscale.runner.store import DEFAULT_DB, Store, open_store
 from archscale.runner.sweep import Sweep, Variant, load_sweep, sweep_from_dict
 
 __all__ = [
-    "BenchResult", "DEFAULT_DB", "EXECUTORS", "EXECUTOR_CHOICES", "Executor", "Job",
-    "MEASUREMENTS", "Outcome", "Plan", "RunSummary", "Store", "StoredResults", "Sweep",
-    "Variant", "aggregate_rows", "bench", "expand", "job_key", "key_environment", "load_sweep",
+    "BenchResult", "DEFAULT_DB", "EXECUTORS", "Executor", "Job", "MEASUREMENTS", "Outcome",
+    "Plan", "RunSummary", "Store", "StoredResults", "Sweep", "Variant", "aggregate_rows",
+    "bench", "executor_choices", "expand", "job_key", "key_environment", "load_sweep",
     "make_executor", "make_row", "measure_cost", "measurement_names", "open_store", "plan",
     "resolve_executor", "run_bench", "run_sweep", "run_worker", "stored_results",
     "sweep_from_dict", "sweep_of",

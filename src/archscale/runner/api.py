@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from archscale.errors import InputFileError, SpecError
-from archscale.runner.executors import EXECUTOR_CHOICES
+from archscale.reference_archs.registry import list_presets
+from archscale.runner.executors import executor_choices
 from archscale.runner.jobs import expand
 from archscale.runner.measurements import MEASUREMENTS, resolve_settings
 from archscale.runner.rows import aggregate_rows
@@ -85,7 +86,7 @@ def arch_entry(target: str, overrides: Mapping[str, Any] | None = None,
                         f"Received: {key}={target!r}")
     elif lowered.endswith(".json"):
         entry = {"spec": os.path.abspath(target)}
-    elif os.path.isfile(target):
+    elif target not in list_presets() and os.path.isfile(target):
         raise SpecError("bench measures presets and spec files (.json), not saved Keras "
                         f"models; use archscale.measure from Python. Received: {key}={target!r}")
     else:
@@ -170,8 +171,8 @@ def sweep_of(targets: str | Sequence[str] | Mapping[str, Any] | Sweep, *,
             raise SpecError(f"workers must be 1 or {MAX_WORKERS}. Received: workers={workers!r}")
         sweep = dataclasses.replace(sweep, workers=workers)
     if executor is not None:
-        if executor not in EXECUTOR_CHOICES:
-            raise SpecError(f"executor must be one of {', '.join(EXECUTOR_CHOICES)}. "
+        if executor not in executor_choices():
+            raise SpecError(f"executor must be one of {', '.join(executor_choices())}. "
                             f"Received: executor={executor!r}")
         sweep = dataclasses.replace(sweep, executor=executor)
     return sweep

@@ -22,17 +22,19 @@ Used on Linux when no GPU device node exists (a CUDA context must never be forke
 server never creates one, but ``spawn`` is the safe default next to a GPU). The server side is
 ``archscale.runner.forkserver_process``.
 
-Why not the standard library's (measured with ``bench/fork_executors.py`` on the 2-core dev
-machine, 3-5 runs each, TensorFlow and Keras preloaded): start-up is about the same (this
-server 3.0-5.9 s, ``multiprocessing.get_context("forkserver")`` with
-``set_forkserver_preload`` 2.6-3.7 s); per-job overhead is 2-3x lower here (cost job
-0.01-0.03 s, tiny latency job 0.02-0.03 s, against 0.05-0.09 s for a stdlib ``Process`` per
-job and for ``ProcessPoolExecutor(max_tasks_per_child=1)``; a spawned worker: 0.35 s and 4.1 s).
-All of them kill a job hung past its timeout within 0.03 s and the child is gone, but the pool
-cannot: ``future.cancel()`` returns False for a running task, and killing its worker breaks
-the pool (``BrokenProcessPool``), which must be rebuilt. The stdlib server also writes
-TensorFlow's start-up log to the user's terminal (it inherits stderr) and ignores a preload
-module that fails to import, where this one keeps a log and reports it.
+Why not the standard library's (measured with ``bench/fork_executors.py`` on the shared 2-core
+dev machine, 4 runs of 3-5 jobs each, TensorFlow and Keras preloaded): start-up is the same
+within the noise (this server 2.5-5.9 s, ``multiprocessing.get_context("forkserver")`` with
+``set_forkserver_preload`` 2.5-3.7 s; 2.5 s each on a quiet run); per-job overhead is 2-4x
+lower here (cost job 0.01-0.03 s, tiny latency job 0.02-0.03 s, against 0.04-0.09 s for a
+stdlib ``Process`` per job and for ``ProcessPoolExecutor(max_tasks_per_child=1)``; a spawned
+worker: 0.18-0.35 s and 2.6-4.1 s). A job hung past its timeout, or a TensorFlow job killed at
+its timeout while holding 80-350 MB, is gone within 0.03 s with its memory back (within the
+noise) for a stdlib ``Process`` as here, but the pool cannot stop one task: ``cancel()``
+returns False for a running task, and killing its worker breaks the pool
+(``BrokenProcessPool``), which must be rebuilt. The stdlib server also writes TensorFlow's
+start-up log to the user's terminal (it inherits stderr) and ignores a preload module that
+fails to import, where this one keeps a log and reports it.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ from typing import Any, Mapping
 
 from archscale.errors import InputFileError, SpecError
 from archscale.runner.dataset_entries import parse_dataset, resolve_recipe
-from archscale.runner.executors import AUTO, EXECUTOR_CHOICES
+from archscale.runner.executors import AUTO, executor_choices
 from archscale.runner.measurements import (Measurement, as_bool, as_positive_float,
                                            as_positive_int, get_measurement, resolve_settings)
 from archscale.runner.variants import (as_list, bases, check_keys, expand_entry, int_list,
@@ -179,8 +179,8 @@ def sweep_from_dict(data: Mapping[str, Any], *, base_dir: str = ".",
     if workers > MAX_WORKERS:
         raise SpecError(f"workers must be at most {MAX_WORKERS}. {received('workers', workers)}")
     executor = data.get("executor", AUTO)
-    if executor not in EXECUTOR_CHOICES:
-        raise SpecError(f"executor must be one of {', '.join(EXECUTOR_CHOICES)}. "
+    if executor not in executor_choices():
+        raise SpecError(f"executor must be one of {', '.join(executor_choices())}. "
                         f"{received('executor', executor)}")
     top = _level(data, "", base_dir)
     if "xla" in data:

@@ -53,8 +53,11 @@ EXECUTORS: dict[str, ExecutorKind] = {kind.name: kind for kind in (
                  auto=True),
 )}
 
-#: Every accepted name: ``auto`` first, then the table's.
-EXECUTOR_CHOICES: tuple[str, ...] = (AUTO, *EXECUTORS)
+
+def executor_choices() -> tuple[str, ...]:
+    """Every accepted name: ``auto`` first, then the table's (read when called)."""
+    return (AUTO, *EXECUTORS)
+
 
 #: What ``auto`` means, for help texts.
 AUTO_SUMMARY = "fork on Linux without a GPU"
@@ -65,10 +68,10 @@ def resolve_executor(name: str) -> str:
     ``auto_available()`` is true).
 
     Raises:
-        ValueError: ``name`` is not in ``EXECUTOR_CHOICES``.
+        ValueError: ``name`` is not in ``executor_choices()``.
     """
-    if name not in EXECUTOR_CHOICES:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTOR_CHOICES)}. "
+    if name not in executor_choices():
+        raise ValueError(f"executor must be one of {', '.join(executor_choices())}. "
                          f"Received: executor={name!r}")
     if name != AUTO:
         return name
@@ -81,5 +84,5 @@ def executor_help() -> str:
     return f"how each job gets its own process: {ways}; default {AUTO} = {AUTO_SUMMARY}"
 
 
-__all__ = ["AUTO", "AUTO_SUMMARY", "EXECUTORS", "EXECUTOR_CHOICES", "ExecutorKind",
+__all__ = ["AUTO", "AUTO_SUMMARY", "EXECUTORS", "ExecutorKind", "executor_choices",
            "executor_help", "resolve_executor"]
