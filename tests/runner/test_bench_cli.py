@@ -158,9 +158,10 @@ def test_parent_never_imports_tensorflow(tmp_path):
 def test_progress_displays(tmp_path, live):
     import io
 
-    from archscale.runner.executor import run_sweep
+    from archscale.runner.scheduler import run_sweep
     from archscale.runner.jobs import expand
-    from archscale.runner.progress import RichProgress, format_seconds, make_progress
+    from archscale.runner.progress import RichProgress, make_progress
+    from archscale.units import format_seconds
     from archscale.runner.store import Store
     from archscale.runner.sweep import sweep_from_dict
 

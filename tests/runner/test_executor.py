@@ -19,7 +19,9 @@ import time
 
 import pytest
 
-from archscale.runner.executor import PARENT_PID_ENV, run_sweep, run_worker
+from archscale.runner.executors.spawn import run_worker
+from archscale.runner.lifeline import PARENT_PID_ENV
+from archscale.runner.scheduler import run_sweep
 from archscale.runner.jobs import expand
 from archscale.runner.store import Store
 from archscale.runner.sweep import load_sweep, sweep_from_dict

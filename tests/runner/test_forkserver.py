@@ -18,7 +18,7 @@ import pytest
 
 from archscale.runner.forkserver import ForkServer
 from archscale.runner.jobs import expand
-from archscale.runner.launch import run_in_server
+from archscale.runner.executors.fork import run_in_server
 from archscale.runner.sweep import sweep_from_dict
 
 

@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from archscale.errors import InputFileError
-from archscale.runner.executor import Outcome, plan
+from archscale.runner.outcome import Outcome
+from archscale.runner.planner import plan
 from archscale.runner.jobs import expand
 from archscale.runner.rows import aggregate_rows, make_row
 from archscale.runner.store import Store, open_store
@@ -63,7 +64,7 @@ def test_put_replaces_and_plan_skips_ok_retries_failed(tmp_path, jobs):
         todo, skip = plan(jobs, store)
         assert [j.key for j in skip] == [jobs[1].key]
         assert len(todo) == len(jobs) - 1 and todo[0].key == jobs[0].key
-        todo, skip = plan(jobs, store, retry_failed=False)
+        todo, skip = plan(jobs, store, skip_failed=True)
         assert {j.key for j in skip} == {jobs[0].key, jobs[1].key}
         todo, skip = plan(jobs, store, force=True)
         assert len(todo) == len(jobs) and not skip

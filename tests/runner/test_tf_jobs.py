@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from archscale.runner.executor import run_sweep
+from archscale.runner.scheduler import run_sweep
 from archscale.runner.jobs import expand
 from archscale.runner.store import Store
 from archscale.runner.sweep import sweep_from_dict

@@ -31,7 +31,7 @@ from archscale.reporting.tables import (accuracy_table, environment_table, faile
 from archscale.runner.rows import spec_hash
 from archscale.version import __version__
 
-DEFAULT_DB = "archscale.db"
+from archscale.runner.store import DEFAULT_DB
 
 
 @dataclass

@@ -1,10 +1,7 @@
 """Where report rows come from: the SQLite result store, or a pytest-benchmark JSON file.
 
-The store is opened with ``sqlite3`` URI ``mode=rw`` (never created) and only read: making a
-report never creates or changes a database, and closing the connection removes SQLite's
-``-wal``/``-shm`` side files as usual (a ``mode=ro`` connection would leave them behind). It
-reads the documented schema of ``archscale.runner.store`` (the ``results`` table's ``row`` and
-``job`` JSON columns, and ``runs``).
+The store is read through ``archscale.runner.store.open_reader``: it is never created or
+changed by a report, and no SQL lives here.
 """
 
 from __future__ import annotations
@@ -12,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from archscale.reporting.schema import ReportError
+from archscale.runner.store import StoreReadError, open_reader
 
 
 @dataclass
@@ -50,31 +47,19 @@ def load_store(path: str) -> Source:
         raise ReportError(f"no result store at {path!r}; run 'archscale bench' first or pass "
                           f"--db. Received: --db={path!r}")
     try:
-        conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=rw", uri=True, timeout=30)
-    except sqlite3.Error as exc:
-        raise ReportError(f"cannot open result store {path!r}: {exc}") from None
-    try:
-        cur = conn.execute("SELECT row, job FROM results ORDER BY created_at, rowid")
-        pairs = cur.fetchall()
-        cur = conn.execute("SELECT * FROM runs ORDER BY run_id")
-        names = [d[0] for d in cur.description]
-        runs = [dict(zip(names, r)) for r in cur.fetchall()]
-    except sqlite3.Error as exc:
-        raise ReportError(f"{path!r} is not an archscale result store ({exc}). "
-                          f"Received: --db={path!r}") from None
-    finally:
-        conn.close()
+        with open_reader(path) as reader:
+            pairs = reader.results()
+            runs = reader.runs()
+    except StoreReadError as exc:
+        raise ReportError(str(exc)) from None
     if not pairs:
         raise ReportError(f"the result store {path!r} is empty; run 'archscale bench' first. "
                           f"Received: --db={path!r}")
     rows, jobs = [], {}
-    for row_text, job_text in pairs:
-        row = json.loads(row_text)
+    for row, job in pairs:
         rows.append(row)
-        try:
-            jobs[row["job_key"]] = json.loads(job_text)
-        except (TypeError, ValueError, KeyError):
-            continue
+        if job is not None and isinstance(row, dict) and "job_key" in row:
+            jobs[row["job_key"]] = job
     return Source("store", path, rows, jobs, runs)
 
 

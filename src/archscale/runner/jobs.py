@@ -20,7 +20,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from archscale.runner.datasets import dataset_label, resolve_recipe
+from archscale.environment import environment, fingerprint
+from archscale.runner.dataset_entries import dataset_label, resolve_recipe
 from archscale.runner.measurements import MEASUREMENTS, get_measurement
 from archscale.runner.sweep import Sweep
 
@@ -40,8 +41,6 @@ def sha256_hex(obj: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> tuple[tuple[str, Any], ...]:
-    from archscale.environment import environment, fingerprint
-
     env = environment()
     merged = {**fingerprint(), "keras": env.get("keras"), "python": env.get("python")}
     return tuple(sorted((k, v) for k, v in merged.items()

@@ -1,12 +1,14 @@
-"""The measurements a sweep can ask for, their settings, and how a worker runs each one.
+"""The measurements a sweep can ask for and their settings (how a worker runs each one:
+``job_runners``).
 
 A ``Measurement`` row says which job axes apply (batch sizes, datasets, seeds), which settings
 it accepts (with their defaults and validators) and whether its timings would be disturbed by a
 job running next to it (``exclusive``: latency and the machine peak always run alone). Memory
 is not exclusive: it counts the bytes its own process allocates, which another process running
 beside it does not change, so with ``workers = 2`` it runs two at a time like cost and accuracy
-(its long part is tracing the training step: 40-80 s for the deepest presets on 2 cores). The parent process only
-reads this table (no TensorFlow); ``run_measurement`` is called inside the worker subprocess.
+(its long part is tracing the training step: 40-80 s for the deepest presets on 2 cores). The
+parent process only reads this table (no TensorFlow, no ``measure`` import);
+``job_runners.run_measurement`` runs a job inside the worker subprocess.
 
 Measurements:
 
@@ -240,7 +242,7 @@ def resolve_settings(measurement: Measurement, given: Mapping[str, Any],
 
 
 # ---------------------------------------------------------------------------------------------
-# Running (inside the worker)
+# The analytic cost row (pure Python; the worker runs the others: ``job_runners``)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -278,98 +280,3 @@ def profile_columns(prof: Any) -> dict[str, Any]:
             "non_trainable_params": prof.non_trainable_params, "macs": prof.macs,
             "flops": prof.flops, "depth": prof.depth,
             "unsupported_layers": len(prof.unsupported)}
-
-
-def _run_latency(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.latency import measure_latency
-
-    return measure_latency(spec, batch_size=settings["batch_size"], xla=settings["xla"],
-                           min_samples=settings["min_samples"],
-                           min_duration_s=settings["min_duration_s"],
-                           max_warmup_s=settings["max_warmup_s"],
-                           training_step=settings["training_step"]).to_row()
-
-
-def _run_peak(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.peak import machine_peak_gflops
-
-    return dict(machine_peak_gflops(settings["size"] or None, dtype=settings["dtype"],
-                                    repeats=settings["repeats"]))
-
-
-def _run_memory(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    import inspect
-
-    from archscale.measure.memory import measure_memory
-
-    kwargs: dict[str, Any] = {"optimizer": settings["optimizer"]}
-    # The worker is already a fresh process started with the allocator settings that memory
-    # statistics need (prepare_environment), so measure here instead of in a third process.
-    if "isolate" in inspect.signature(measure_memory).parameters:
-        kwargs["isolate"] = False
-    return measure_memory(spec, batch_size=settings["batch_size"], **kwargs).to_row()
-
-
-def _run_accuracy(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    from archscale.measure.accuracy import measure_accuracy
-    from archscale.runner.datasets import open_dataset, recipe_for
-
-    return measure_accuracy(spec, open_dataset(job["dataset"]), seeds=(job["seed"],),
-                            recipe=recipe_for(settings)).to_row()
-
-
-def _run_cost(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    return measure_cost(spec, settings["batch_size"], dtype=settings["dtype"],
-                        optimizer=settings["optimizer"])
-
-
-def _run_sleep(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    import time
-
-    time.sleep(settings["seconds"])
-    return {**measure_cost(spec, settings["batch_size"]), "slept_s": settings["seconds"]}
-
-
-def _run_crash(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    """Test-only: print noise on stdout and stderr, then exit with ``code`` (mode ``exit``),
-    die by SIGKILL as the out-of-memory killer would (``signal``) or raise (``raise``)."""
-    import signal
-    import sys
-
-    print("noise on stdout that must not break the protocol", flush=True)
-    print("test crash: about to die", file=sys.stderr, flush=True)
-    if settings["mode"] == "signal":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if settings["mode"] == "raise":
-        raise RuntimeError(f"test crash in {job.get('label')}")
-    os._exit(settings["code"])
-
-
-RUNNERS: dict[str, Callable[[Any, dict[str, Any], Mapping[str, Any]], dict[str, Any]]] = {
-    "cost": _run_cost, "latency": _run_latency, "memory": _run_memory, "peak": _run_peak,
-    "accuracy": _run_accuracy, "sleep": _run_sleep, "crash": _run_crash,
-}
-
-
-def prepare_environment(name: str) -> None:
-    """Set the environment variables measurement ``name`` needs before TensorFlow is imported
-    (memory: ``archscale.measure.device.MEMORY_ENV``, the BFC allocator on CPU, so that
-    ``get_memory_info`` counts every tensor). Called by the worker first thing."""
-    if name != "memory":
-        return
-    try:
-        from archscale.measure.device import MEMORY_ENV
-    except ImportError:
-        return
-    os.environ.update(MEMORY_ENV)
-
-
-def run_measurement(spec: Any, job: Mapping[str, Any]) -> dict[str, Any]:
-    """Run the job's measurement on ``spec`` and return its flat row (worker side).
-
-    Raises:
-        SpecError: the measurement is unknown or test-only and not enabled.
-        Exception: whatever the measurement raises (the worker records it as the error).
-    """
-    measurement = get_measurement(job["measurement"])
-    return RUNNERS[measurement.name](spec, dict(job["settings"]), job)

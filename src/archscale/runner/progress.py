@@ -15,22 +15,12 @@ import threading
 import time
 from typing import Any, Mapping, Sequence, TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from archscale.runner.jobs import Job
 from archscale.runner.measurements import MEASUREMENTS
-
-
-def format_seconds(seconds: float | None) -> str:
-    """``75.2`` -> ``"1m15s"``; ``None`` -> ``"?"``."""
-    if seconds is None:
-        return "?"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+from archscale.units import format_seconds
 
 
 def headline(row: Mapping[str, Any]) -> str:
@@ -116,10 +106,6 @@ class RichProgress:
     """A live ``rich`` progress bar: done/failed/left, ETA and the current job."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
-
         self.counts = _Counts()
         self.console = Console(file=stream or sys.stdout)
         self.progress = Progress(

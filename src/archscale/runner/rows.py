@@ -20,6 +20,7 @@ import json
 import statistics
 from typing import Any, Iterable, Mapping, Sequence
 
+from archscale.runner.jobs import environment_hash
 from archscale.runner.store import utc_now
 
 ROW_IDENTITY = ("job_key", "group_key", "status", "name", "preset", "family", "measurement",
@@ -45,8 +46,6 @@ def make_row(job: Any, outcome: Any, run_id: int | None = None) -> dict[str, Any
     Returns:
         The row (see the module docstring for the column order).
     """
-    from archscale.runner.jobs import environment_hash
-
     row: dict[str, Any] = {
         "job_key": job.key, "group_key": job.group_key, "status": outcome.status,
         "name": job.label, "preset": job.preset, "family": job.family,

@@ -55,7 +55,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from archscale.errors import InputFileError, SpecError
-from archscale.runner.datasets import parse_dataset, resolve_recipe
+from archscale.runner.dataset_entries import parse_dataset, resolve_recipe
+from archscale.runner.executors import AUTO, executor_choices
 from archscale.runner.measurements import (Measurement, as_bool, as_positive_float,
                                            as_positive_int, get_measurement, resolve_settings)
 from archscale.runner.variants import (as_list, bases, check_keys, expand_entry, int_list,
@@ -64,7 +65,6 @@ from archscale.specs import ArchSpec
 
 TOP_KEYS = ("name", "measure", "batch_sizes", "datasets", "seeds", "timeout", "xla", "workers",
             "executor", "peak", "settings", "arch")
-EXECUTORS = ("auto", "fork", "spawn")
 ARCH_KEYS = ("preset", "spec", "name", "set", "grid", "width", "measure", "batch_sizes",
              "datasets", "seeds", "timeout", "settings")
 DEFAULT_MEASURE = ("cost", "latency", "memory")
@@ -108,7 +108,7 @@ class Sweep:
     Attributes:
         name / source: Label and origin (stored with the run).
         variants: The concrete architectures.
-        workers / executor: How jobs run (``executor.run_sweep``).
+        workers / executor: How jobs run (``scheduler.run_sweep``; ``executors.EXECUTORS``).
         peak: Settings of the machine-peak job, or None for no such job.
         peak_timeout_s: Its timeout.
     """
@@ -117,7 +117,7 @@ class Sweep:
     source: str
     variants: tuple[Variant, ...]
     workers: int = 1
-    executor: str = "auto"
+    executor: str = AUTO
     peak: Mapping[str, Any] | None = None
     peak_timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -178,9 +178,9 @@ def sweep_from_dict(data: Mapping[str, Any], *, base_dir: str = ".",
     workers = as_positive_int("workers", data.get("workers", 1))
     if workers > MAX_WORKERS:
         raise SpecError(f"workers must be at most {MAX_WORKERS}. {received('workers', workers)}")
-    executor = data.get("executor", "auto")
-    if executor not in EXECUTORS:
-        raise SpecError(f"executor must be one of {', '.join(EXECUTORS)}. "
+    executor = data.get("executor", AUTO)
+    if executor not in executor_choices():
+        raise SpecError(f"executor must be one of {', '.join(executor_choices())}. "
                         f"{received('executor', executor)}")
     top = _level(data, "", base_dir)
     if "xla" in data:

@@ -8,12 +8,15 @@ before any job runs).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import itertools
 import os
 from typing import Any, Mapping, Sequence
 
 from archscale.errors import ArchscaleError, SpecError
+from archscale.profiling import load_spec
+from archscale.reference_archs.registry import build_graph, list_presets, preset
 from archscale.runner.scaling import width_overrides
 from archscale.specs import ArchSpec
 
@@ -53,9 +56,6 @@ def int_list(value: Any, key: str, *, low: int) -> tuple[int, ...]:
 def bases(entry: Mapping[str, Any], where: str,
            base_dir: str) -> list[tuple[str | None, ArchSpec, str]]:
     """``(preset name or None, spec, label)`` for the entry's preset(s) or spec file."""
-    from archscale.profiling import load_spec
-    from archscale.reference_archs.registry import list_presets, preset
-
     if ("preset" in entry) == ("spec" in entry):
         raise SpecError(f"{where} needs exactly one of 'preset' or 'spec'. Received: "
                         f"{where} keys={sorted(entry)}")
@@ -83,10 +83,6 @@ def bases(entry: Mapping[str, Any], where: str,
 
 
 def _unknown_preset(name: str, exc: Exception) -> str:
-    import difflib
-
-    from archscale.reference_archs.registry import list_presets
-
     close = difflib.get_close_matches(name, list_presets(), n=3)
     if not close:
         return str(exc)
@@ -130,8 +126,6 @@ def expand_entry(base: ArchSpec, base_label: str, entry: Mapping[str, Any], wher
 def _build(base: ArchSpec, fields: dict[str, Any], width: Any, where: str,
            label: str) -> ArchSpec:
     """The variant's spec, validated by building its graph (a ShapeError is bad input)."""
-    from archscale.reference_archs.registry import build_graph
-
     try:
         spec = base.replace(**fields) if fields else base
         if width is not None:

@@ -11,8 +11,9 @@ TensorFlow prints on stdout is sent to stderr, so stdout carries only that line.
 kills the interpreter (segfault, ``os._exit``, out-of-memory kill) leaves no line: the parent
 records the exit code or signal and the last line of stderr.
 
-On Linux the worker asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), so
-a sweep killed with SIGKILL leaves no orphan measurement running.
+On Linux the worker asks the kernel to kill it when its parent dies
+(``archscale.runner.lifeline``), so a sweep killed with SIGKILL leaves no orphan measurement
+running.
 """
 
 from __future__ import annotations
@@ -22,32 +23,17 @@ import math
 import os
 import sys
 import time
+import traceback
 from typing import Any, Mapping
 
-from archscale.runner.launch import PARENT_PID_ENV
+from archscale.environment import environment
+from archscale.measure.device import record_environment
+from archscale.measure.tensorflow_import import import_tensorflow
 from archscale.profiling import profile
-
-
-def die_with_parent(expected: str | None = None) -> None:
-    """Linux only: SIGKILL this process when its parent exits (best effort).
-
-    Args:
-        expected: The parent's pid (default: ``$ARCHSCALE_RUNNER_PARENT``); if the parent is
-            already someone else, it died before the request took effect: exit at once.
-    """
-    expected = expected or os.environ.get(PARENT_PID_ENV)
-    if not sys.platform.startswith("linux") or not expected:
-        return
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if str(os.getppid()) != expected:
-        os._exit(137)
+from archscale.reference_archs.registry import spec_from_dict
+from archscale.runner.lifeline import die_with_parent
+from archscale.runner.job_runners import prepare_environment, run_measurement
+from archscale.runner.measurements import get_measurement, profile_columns
 
 
 def _finite(value: Any) -> Any:
@@ -69,8 +55,6 @@ def _finite(value: Any) -> Any:
 def _import_tensorflow() -> float:
     """Import TensorFlow and Keras quietly; returns the seconds it took."""
     start = time.perf_counter()
-    from archscale.measure.tensorflow_import import import_tensorflow
-
     import_tensorflow()
     return time.perf_counter() - start
 
@@ -81,14 +65,7 @@ def environment_columns(job: Mapping[str, Any], needs_tf: bool) -> dict[str, Any
     settings = job.get("settings") or {}
     xla, dtype = bool(settings.get("xla", False)), str(settings.get("dtype", "float32"))
     if needs_tf:
-        try:
-            from archscale.measure.device import record_environment
-        except ImportError:
-            pass
-        else:
-            return dict(record_environment(xla=xla, dtype=dtype))
-    from archscale.environment import environment
-
+        return dict(record_environment(xla=xla, dtype=dtype))
     env = {f"env_{k}": v for k, v in environment().items()}
     env.update({"env_xla": xla, "env_dtype": dtype})
     return env
@@ -103,10 +80,6 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     Returns:
         The dict the worker prints (see the module docstring).
     """
-    from archscale.reference_archs.registry import spec_from_dict
-    from archscale.runner.measurements import (get_measurement, prepare_environment,
-                                               profile_columns, run_measurement)
-
     out: dict[str, Any] = {"import_s": 0.0, "measure_s": 0.0}
     try:
         measurement = get_measurement(job["measurement"])
@@ -118,7 +91,6 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         row = run_measurement(spec, job)
         out["measure_s"] = time.perf_counter() - start
         if spec is not None:
-
             row = {**profile_columns(profile(spec)), **row}
         out.update(status="ok", row=row,
                    environment=environment_columns(job, measurement.needs_tf))
@@ -127,8 +99,6 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         out.update(status="failed", error_kind="error",
                    error=f"{type(exc).__name__}: {message}"[:2000])
         if os.environ.get("ARCHSCALE_DEBUG") == "1":
-            import traceback
-
             traceback.print_exc()
     return _finite(out)
 

@@ -4,7 +4,8 @@ A sweep names datasets as strings (``"mnist1d"``, ``"digits"``, ``"npz:data/my.n
 tables with options (``{ name = "synthetic", resolution = 16, classes = 4 }``). The parent only
 checks the name and, for ``.npz`` files, that the file exists; it records the file's SHA-256 in
 the dataset's identity, so a job key changes when the file's content does. Loading happens in
-the worker through ``archscale.measure.datasets.load_dataset`` (which validates the options).
+the worker (``job_runners.open_dataset``, through ``archscale.measure.datasets.load_dataset``,
+which validates the options).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import os
 from typing import Any, Mapping
 
 from archscale.errors import InputFileError, SpecError
+from archscale.measure.recipes import default_recipe
 
 #: Built-in dataset names (``npz:PATH`` is accepted as well).
 DATASET_NAMES = ("mnist1d", "mnist1d_seq", "digits", "synthetic")
 NPZ_PREFIX = "npz:"
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -62,7 +64,7 @@ def parse_dataset(entry: Any, key: str, base_dir: str = ".") -> dict[str, Any]:
         if not os.path.isfile(path):
             raise InputFileError(f"dataset file not found. Received: {key}={name!r}")
         out["name"] = NPZ_PREFIX + path
-        out["sha256"] = _file_sha256(path)
+        out["sha256"] = file_sha256(path)
     elif name not in DATASET_NAMES:
         accepted = ", ".join(DATASET_NAMES)
         raise SpecError(f"unknown dataset {name!r}; accepted: {accepted}, or npz:PATH. "
@@ -83,26 +85,6 @@ def dataset_label(desc: Mapping[str, Any] | None) -> str | None:
     return name
 
 
-# ---------------------------------------------------------------------------------------------
-# Worker side
-# ---------------------------------------------------------------------------------------------
-
-
-def open_dataset(desc: Mapping[str, Any]) -> Any:
-    """Load a dataset described by ``parse_dataset`` (worker side; may import numpy etc.).
-
-    Raises:
-        InputFileError: the ``npz`` file changed since the sweep was expanded.
-        ArchscaleError: whatever ``load_dataset`` raises for bad options or data.
-    """
-    from archscale.measure.datasets import load_dataset
-
-    name = desc["name"]
-    if "sha256" in desc and _file_sha256(name[len(NPZ_PREFIX):]) != desc["sha256"]:
-        raise InputFileError(f"dataset file changed while the sweep ran. Received: {name!r}")
-    return load_dataset(name, **dict(desc.get("options") or {}))
-
-
 def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
                    key: str = "settings.accuracy.recipe") -> dict[str, Any]:
     """The full training recipe of a dataset with the sweep's ``overrides``, as a dict.
@@ -121,16 +103,7 @@ def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
     Raises:
         SpecError: an unknown recipe field or an invalid value (the message names ``key``).
     """
-    from archscale.measure.recipes import default_recipe
-
     try:
         return default_recipe(desc["name"]).replace(**dict(overrides)).to_dict()
     except SpecError as exc:
         raise SpecError(f"{key}: {exc}") from None
-
-
-def recipe_for(settings: Mapping[str, Any]) -> Any:
-    """The ``Recipe`` of an accuracy job (its settings carry every field; worker side)."""
-    from archscale.measure.recipes import recipe_from_dict
-
-    return recipe_from_dict(settings["recipe"])

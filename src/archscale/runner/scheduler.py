@@ -1,14 +1,13 @@
 """Run a sweep's jobs, each in its own process with a timeout, and store every result.
 
-How one job is launched (spawned interpreter or fork-server child) and how crashes, kills
-and timeouts become ``failed`` outcomes is in ``archscale.runner.launch``; the sweep goes on
-after a failed job.
-
-``run_sweep`` skips jobs already stored with status ``ok`` (so re-running a killed sweep
-resumes it), retries stored ``failed`` ones unless ``retry_failed=False``, re-measures
-everything with ``force=True``, and writes each finished job in its own transaction.
-Latency and machine-peak jobs (``Measurement.exclusive``: timings) always run one at a time,
-alone; with ``workers=2`` the other jobs (cost, memory, accuracy) run two at a time first.
+``run_sweep`` asks ``planner.plan`` what to run (jobs stored as ``ok`` are skipped, so
+re-running a killed sweep resumes it; stored ``failed`` ones run again unless
+``skip_failed=True``; ``force=True`` re-measures everything), hands each job to an executor
+(``archscale.runner.executors``: a spawned interpreter or a fork-server child; crashes, kills
+and timeouts become ``failed`` outcomes and the sweep goes on) and writes each finished job in
+its own transaction. Latency and machine-peak jobs (``Measurement.exclusive``: timings) always
+run one at a time, alone; with ``workers=2`` the other jobs (cost, memory, accuracy) run two
+at a time first.
 """
 
 from __future__ import annotations
@@ -20,14 +19,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
+from archscale.runner.executors import AUTO
+from archscale.runner.executors.base import Executor, make_executor
 from archscale.runner.jobs import Job
-from archscale.runner.launch import (PARENT_PID_ENV, Launcher, Outcome, kill_running,
-                                     run_worker)
+from archscale.runner.planner import plan
 from archscale.runner.rows import make_row
 from archscale.runner.store import Store
 
-__all__ = ["PARENT_PID_ENV", "Launcher", "Outcome", "ProgressSink", "RunSummary", "plan",
-           "run_sweep", "run_worker"]
+__all__ = ["ProgressSink", "RunSummary", "run_sweep"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,32 +79,11 @@ class RunSummary:
         return statistics.median(self.overheads_s) if self.overheads_s else None
 
 
-def plan(jobs: Sequence[Job], store: Store, *, force: bool = False,
-         retry_failed: bool = True) -> tuple[list[Job], list[Job]]:
-    """Split jobs into ``(to run, to skip)`` by what the store holds.
-
-    Args:
-        jobs: The sweep's jobs.
-        store: The store.
-        force: Run every job (replacing stored results).
-        retry_failed: Run jobs whose stored result is ``failed``.
-    """
-    stored = {} if force else store.statuses(j.key for j in jobs)
-    todo, skip = [], []
-    for job in jobs:
-        status = stored.get(job.key)
-        if status is None or (status == "failed" and retry_failed):
-            todo.append(job)
-        else:
-            skip.append(job)
-    return todo, skip
-
-
 def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source: str = "",
-              force: bool = False, retry_failed: bool = True, workers: int = 1,
+              force: bool = False, skip_failed: bool = False, workers: int = 1,
               progress: ProgressSink | None = None,
               worker_env: Mapping[str, str] | None = None,
-              executor: str = "auto") -> RunSummary:
+              executor: str = AUTO, reraise_interrupt: bool = True) -> RunSummary:
     """Run the jobs that the store does not hold yet and store each result.
 
     Args:
@@ -114,19 +92,23 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
         name: Sweep name (recorded in ``runs``).
         source: Sweep file or command line (recorded in ``runs``).
         force: Re-measure jobs that are stored already.
-        retry_failed: Re-run jobs stored as failed (default yes).
+        skip_failed: Do not re-run jobs stored as failed (default: re-run them).
         workers: Jobs run at once (1 or 2); exclusive (timing) jobs always run alone.
         progress: Receives start/job events.
         worker_env: Environment of the workers (default: this process's).
-        executor: ``auto``, ``fork`` or ``spawn`` (see ``Launcher``).
+        executor: ``auto`` or a name of ``executors.EXECUTORS`` (``fork``, ``spawn``).
+        reraise_interrupt: On Ctrl-C, let the ``KeyboardInterrupt`` propagate (default);
+            False: return the summary with ``interrupted=True``.
 
     Returns:
-        The ``RunSummary``. On Ctrl-C the run is closed in the store and the
-        ``KeyboardInterrupt`` propagates.
+        The ``RunSummary``. On Ctrl-C the run is closed in the store first.
+
+    Raises:
+        ValueError: an unknown executor name.
     """
     start = time.perf_counter()
-    launcher = Launcher(executor, worker_env)
-    todo, skip = plan(jobs, store, force=force, retry_failed=retry_failed)
+    runner = make_executor(executor, worker_env)
+    todo, skip = plan(jobs, store, force=force, skip_failed=skip_failed)
     summary = RunSummary(jobs=list(jobs), skipped=[j.key for j in skip])
     summary.run_id = store.start_run(name, source, len(jobs), len(skip))
     if progress is not None:
@@ -140,7 +122,7 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
             return
         if progress is not None:
             progress.job_started(job)
-        outcome = launcher.run(job)
+        outcome = runner.run(job)
         if stopping.is_set():  # killed because the run was interrupted: not a result
             return
         row = make_row(job, outcome, summary.run_id)
@@ -158,17 +140,18 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
     try:
         shared = [j for j in todo if not j.exclusive] if workers > 1 else []
         if shared:
-            _run_parallel(one, shared, workers, stopping, launcher)
+            _run_parallel(one, shared, workers, stopping, runner)
         for job in todo:
             if not shared or job.exclusive:
                 one(job)
     except KeyboardInterrupt:
         summary.interrupted = True
         stopping.set()
-        raise
+        if reraise_interrupt:
+            raise
     finally:
-        launcher.close()
-        summary.startup_s, summary.note = launcher.startup_s, launcher.note
+        runner.close()
+        summary.startup_s, summary.note = runner.startup_s, runner.note
         summary.wall_s = time.perf_counter() - start
         store.finish_run(summary.run_id, ok=summary.ok, failed=summary.failed,
                          wall_s=summary.wall_s, overhead_s_median=summary.overhead_s_median)
@@ -176,7 +159,7 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
 
 
 def _run_parallel(one: Any, jobs: Sequence[Job], workers: int, stopping: threading.Event,
-                  launcher: Launcher) -> None:
+                  runner: Executor) -> None:
     """Run ``one(job)`` for every job on ``workers`` threads (each starts its own worker)."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     try:
@@ -185,7 +168,6 @@ def _run_parallel(one: Any, jobs: Sequence[Job], workers: int, stopping: threadi
     except BaseException:
         stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        kill_running()
-        launcher.kill()
+        runner.kill()
         raise
     pool.shutdown()
