@@ -11,7 +11,7 @@ import pytest
 import archscale
 from archscale.errors import SpecError
 from archscale.heuristics.capacity import training_recipe
-from archscale.measure.recipes import DEFAULT_RECIPES
+from archscale.measure.dataset_recipes import DEFAULT_RECIPES
 from archscale.training_recipe import Recipe, recipe_from_dict
 
 #: The keys every recipe had before momentum / warm-up / loss joined (job keys hash them).

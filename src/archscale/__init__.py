@@ -29,7 +29,7 @@ from archscale.version import __version__
 
 #: Names re-exported lazily (``archscale.report`` imports the reporting layer on first use),
 #: so ``import archscale`` stays light: name -> module that defines it.
-_LAZY = {"bench": "archscale.runner.api", "report": "archscale.reporting.report"}
+_LAZY = {"bench": "archscale.runner.api", "report": "archscale.reporting.report_builder"}
 
 __all__ = [
     "ArchSpec", "ArchscaleError", "Budget", "Graph", "GraphBuilder", "InputFileError",

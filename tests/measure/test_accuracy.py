@@ -15,7 +15,7 @@ import pytest
 
 import archscale
 from archscale.errors import SpecError
-from archscale.measure.recipes import DEFAULT_RECIPES, default_recipe
+from archscale.measure.dataset_recipes import DEFAULT_RECIPES, default_recipe
 from archscale.training_recipe import Recipe, recipe_from_dict
 
 ROW_KEYS = {

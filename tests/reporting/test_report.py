@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from archscale.cli import main
-from archscale.reporting.report import collect, load_source
+from archscale.reporting.report_builder import collect, load_source
 from archscale.reporting.schema import COLUMN_NAMES, rows_from_csv
 
 from .bruteforce import brute_force

@@ -126,7 +126,7 @@ def test_job_key_is_stable_and_sensitive(example):
 
 
 def test_accuracy_jobs_carry_the_full_recipe():
-    from archscale.measure.recipes import default_recipe
+    from archscale.measure.dataset_recipes import default_recipe
 
     sweep = sweep_from_dict({"measure": ["accuracy"], "datasets": ["digits", "mnist1d"],
                              "seeds": [0], "settings": {"accuracy": {"recipe": {"epochs": 3}}},

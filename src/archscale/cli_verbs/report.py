@@ -8,7 +8,7 @@ import sys
 
 from archscale.cli_verbs.common import add_format_argument
 from archscale.cli_verbs.output import print_json
-from archscale.reporting.report import collect, load_source, report_files
+from archscale.reporting.report_builder import collect, load_source, report_files
 from archscale.reporting.schema import json_ready
 from archscale.reporting.tables import pareto_table, render, results_table
 from archscale.reporting.writers import file_size_note, preflight, write_directory

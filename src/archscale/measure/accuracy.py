@@ -43,7 +43,7 @@ import numpy as np
 from archscale.errors import ArchscaleError, SpecError
 from archscale.measure.accuracy_result import AccuracyResult, SeedRun
 from archscale.measure.datasets import Dataset, load_dataset
-from archscale.measure.recipes import default_recipe
+from archscale.measure.dataset_recipes import default_recipe
 from archscale.specs import ArchSpec
 from archscale.profiling import build, profile
 from archscale.training_recipe import Recipe

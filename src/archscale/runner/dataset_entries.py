@@ -15,7 +15,7 @@ import os
 from typing import Any, Mapping
 
 from archscale.errors import InputFileError, SpecError
-from archscale.measure.recipes import default_recipe
+from archscale.measure.dataset_recipes import default_recipe
 
 #: Built-in dataset names (``npz:PATH`` is accepted as well).
 DATASET_NAMES = ("mnist1d", "mnist1d_seq", "digits", "synthetic")
@@ -90,7 +90,7 @@ def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
     """The full training recipe of a dataset with the sweep's ``overrides``, as a dict.
 
     Every field goes into the job's settings (and so into its key): a changed default recipe
-    means new jobs, never stale results. Pure Python (``archscale.measure.recipes``).
+    means new jobs, never stale results. Pure Python (``archscale.measure.dataset_recipes``).
 
     Args:
         desc: A dataset description from ``parse_dataset``.

@@ -21,9 +21,9 @@ from archscale.measure.device import MEMORY_ENV
 from archscale.measure.latency import measure_latency
 from archscale.measure.memory import measure_memory
 from archscale.measure.peak import machine_peak_gflops
-from archscale.measure.recipes import recipe_from_dict
 from archscale.runner.dataset_entries import NPZ_PREFIX, file_sha256
 from archscale.runner.measurements import get_measurement, measure_cost
+from archscale.training_recipe import recipe_from_dict
 
 
 def open_dataset(desc: Mapping[str, Any]) -> Any:

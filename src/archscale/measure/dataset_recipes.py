@@ -38,7 +38,7 @@ import types
 from typing import Mapping
 
 from archscale.errors import SpecError
-from archscale.training_recipe import Recipe, recipe_from_dict
+from archscale.training_recipe import Recipe
 
 __all__ = ["DEFAULT_RECIPES", "default_recipe"]
 
