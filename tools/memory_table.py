@@ -1,38 +1,54 @@
 """Predicted versus measured memory peaks over catalogue presets: the README's error table.
 
-``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]``
-measures each preset with
-``archscale.measure.memory.measure_memory`` in its own subprocess and prints a Markdown table
-(``--json`` for rows).
+``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]
+[--processes 3]`` measures each preset through ``archscale.bench`` (a memory job per preset,
+each in a fresh process of the runner's) and prints a Markdown table (``--json`` for rows).
+``--processes N`` repeats the whole measurement N times, into N throw-away stores, and reports
+the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from archscale.measure.memory import MemoryMeasurementError, measure_memory
-from archscale.specs import ArchSpec
 from archscale.profiling import profile
 from archscale.reference_archs.registry import preset
+from archscale.runner.api import bench
+
+#: The measured and predicted columns of a memory row that the table reports.
+PEAKS = ("train_peak_bytes_predicted", "train_peak_bytes_measured",
+         "inference_peak_bytes_predicted", "inference_peak_bytes_measured")
 
 
-def _table_row(name: str, spec: ArchSpec, batch_size: int, optimizer: str,
-               processes: int) -> dict[str, Any]:
-    row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, spec.input_shape)),
-                           "params": profile(spec).params, "error": None}
-    try:
-        res = measure_memory(spec, batch_size, optimizer=optimizer, processes=processes)
-    except MemoryMeasurementError as exc:
-        row["error"] = str(exc)
+def _sweep(names: Sequence[str], batch_size: int, optimizer: str, jobs: int,
+           overrides: Mapping[str, Sequence[int]]) -> dict[str, Any]:
+    arch = [{"preset": n, **({"set": {"input_shape": list(overrides[n])}}
+                             if n in overrides else {})} for n in names]
+    return {"name": "memory-table", "measure": ["memory"], "batch_sizes": [batch_size],
+            "workers": max(1, min(2, jobs)), "timeout": 1800,
+            "settings": {"memory": {"optimizer": optimizer, "batch_sizes": [batch_size]}},
+            "arch": arch}
+
+
+def _table_row(name: str, input_shape: Sequence[int],
+               runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"preset": name, "input_shape": "x".join(map(str, input_shape)),
+                           "params": runs[0]["params"], "error": None}
+    failed = [r for r in runs if r.get("status") != "ok"]
+    if failed:
+        row["error"] = failed[0].get("error") or "failed"
         return row
-    for key in ("train_peak", "inference_peak"):
-        row[f"{key}_bytes_predicted"] = getattr(res, f"{key}_bytes_predicted")
-        row[f"{key}_bytes_measured"] = getattr(res, f"{key}_bytes_measured")
-        row[f"{key}_error_pct"] = 100.0 * getattr(res, f"{key}_rel_error")
+    for key in PEAKS:
+        row[key] = int(statistics.median(int(r[key]) for r in runs))
+    for kind in ("train_peak", "inference_peak"):
+        row[f"{kind}_error_pct"] = 100.0 * (row[f"{kind}_bytes_predicted"]
+                                            / row[f"{kind}_bytes_measured"] - 1.0)
     return row
 
 
@@ -42,16 +58,17 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
                        processes: int = 1) -> list[dict[str, Any]]:
     """Predicted versus measured peaks for catalogue presets, one row per preset.
 
-    Every preset is measured in its own subprocess (allocator statistics are per process, so
-    ``jobs`` > 1 runs several at once without changing the peaks, only the wall time).
+    Every preset is measured by the runner in a fresh process (allocator statistics are per
+    process, so ``jobs`` = 2 runs two at a time without changing the peaks, only the wall
+    time).
 
     Args:
         presets: Preset names.
         batch_size: Batch size of every measurement.
         input_overrides: ``{preset: input_shape}`` for presets measured at a reduced size.
         optimizer: Optimizer of the training step.
-        jobs: Measurements running at once.
-        processes: Fresh processes per preset (median reported, see ``measure_memory``).
+        jobs: Measurements running at once (1 or 2).
+        processes: Fresh processes per preset (the median of each peak is reported).
 
     Returns:
         Rows, in ``presets`` order, with ``preset``, ``input_shape``, ``params``,
@@ -59,13 +76,22 @@ def memory_error_table(presets: Iterable[str], batch_size: int = 32,
         ``train_peak_error_pct``, the same three for inference, and ``error`` (a message, or
         ``None``) for a failed measurement.
     """
+    names = list(presets)
     overrides = dict(input_overrides or {})
-    specs = {name: preset(name, **({"input_shape": tuple(overrides[name])}
-                                             if name in overrides else {}))
-             for name in presets}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(
-            lambda n: _table_row(n, specs[n], batch_size, optimizer, processes), specs))
+    shapes = {n: tuple(overrides.get(n) or preset(n).input_shape) for n in names}
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    with tempfile.TemporaryDirectory(prefix="memory-table-") as tmp:
+        for k in range(max(1, processes)):
+            result = bench(_sweep(names, batch_size, optimizer, jobs, overrides),
+                           db=str(Path(tmp) / f"run{k}.db"))
+            for job in result.job_rows:
+                if job.get("measurement") == "memory":
+                    runs[job["preset"]].append(job)
+    for n in names:
+        if not runs[n]:
+            runs[n] = [{"status": "failed", "error": "no memory job ran",
+                        "params": profile(preset(n, input_shape=shapes[n])).params}]
+    return [_table_row(n, shapes[n], runs[n]) for n in names]
 
 
 def format_error_table(rows: Sequence[Mapping[str, Any]]) -> str:

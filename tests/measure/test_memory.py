@@ -1,6 +1,7 @@
 """Measured memory peaks (TensorFlow allocator statistics) against the analytic estimates.
 
-Each measurement runs in its own subprocess (``archscale.measure.memory``), two at a time.
+Each measurement runs in a fresh process of the runner's (``archscale.bench``), two at a time;
+``measure_memory`` itself measures in the process it is called in.
 The 15 % bound on the training peak is the issue's acceptance check; the subset here is the
 time-bounded representative one (the full catalogue table is in the README, produced by
 ``python tools/memory_table.py``).
@@ -15,6 +16,7 @@ difference.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,20 +71,33 @@ def test_error_table_formats_every_row(table):
     assert "| mobilenet_v2 | 64x64x3 | 3,538,984 |" in text
 
 
+#: A fresh process measuring a Keras model in itself, as a runner job does.
+KERAS_MODEL_JOB = """
+import json, keras
+from archscale.measure.memory import measure_memory
+inputs = keras.Input((64,))
+hidden = keras.layers.Dense(256, activation="relu")(inputs)
+model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+row = measure_memory(model, 16, optimizer="sgd").to_row()
+print(json.dumps({**row, "count_params": model.count_params()}))
+"""
+
+
+def _fresh_process(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}, check=False)
+
+
 @pytest.mark.tf
 def test_measure_memory_on_a_keras_model_row_and_allocator():
-    import keras
+    from archscale.measure.device import MEMORY_ENV
 
-    from archscale.measure.memory import measure_memory
-
-    inputs = keras.Input((64,))
-    hidden = keras.layers.Dense(256, activation="relu")(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
-    result = measure_memory(model, 16, optimizer="sgd")
-    row = result.to_row()
-    assert row["memory_allocator_counts_all"] is True  # the subprocess used the BFC allocator
+    proc = _fresh_process(KERAS_MODEL_JOB, MEMORY_ENV)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert row["memory_allocator_counts_all"] is True  # the process used the BFC allocator
     assert row["memory_device"] == "/CPU:0" and row["batch_size"] == 16
-    weights = 4 * model.count_params()
+    weights = 4 * row["count_params"]
     assert row["train_baseline_bytes_measured"] >= weights
     assert row["train_peak_bytes_measured"] > row["train_baseline_bytes_measured"]
     assert row["train_peak_rel_error"] == pytest.approx(
@@ -94,13 +109,13 @@ def test_measure_memory_on_a_keras_model_row_and_allocator():
 def test_eigen_convolution_gradients_take_working_buffers(monkeypatch):
     """With oneDNN off, mnist1d_cnn's training step peaks MiBs above the oneDNN peak (which
     the estimate matches): the exception the README's memory section explains."""
-    from archscale.measure.memory import measure_memory
+    from memory_table import memory_error_table
 
     spec = archscale.preset("mnist1d_cnn")
     peaks = {}
     for flag in ("0", "1"):
-        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", flag)
-        peaks[flag] = measure_memory(spec, 32).train_peak_bytes_measured
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", flag)  # the runner's processes inherit it
+        peaks[flag] = memory_error_table(["mnist1d_cnn"], 32)[0]["train_peak_bytes_measured"]
     predicted = archscale.profile(spec).training_peak_bytes(32)
     assert abs(predicted / peaks["1"] - 1) <= 0.3, (predicted, peaks)  # a 0.3 MB peak
     assert peaks["0"] > peaks["1"] + (4 << 20), peaks
@@ -125,6 +140,22 @@ def test_default_cpu_allocator_misses_small_tensors():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.tf
+def test_measuring_without_a_counting_allocator_is_refused():
+    """measure_memory starts no process of its own: where the allocator would miss small
+    tensors it refuses instead of reporting a low peak."""
+    code = ("import os; os.environ.pop('TF_CPU_ALLOCATOR_USE_BFC', None)\n"
+            "import archscale\n"
+            "from archscale.measure.memory import MemoryMeasurementError, measure_memory\n"
+            "try:\n"
+            "    measure_memory(archscale.preset('mlp'), 8)\n"
+            "except MemoryMeasurementError as exc:\n"
+            "    print('refused:', exc)\n")
+    proc = _fresh_process(code, {})
+    assert "refused:" in proc.stdout and "TF_CPU_ALLOCATOR_USE_BFC=true" in proc.stdout, \
+        proc.stderr[-2000:]
 
 
 def test_bad_arguments_fail_before_measuring():

@@ -1,6 +1,7 @@
 """Measured memory peaks (TensorFlow allocator statistics) next to the analytic estimates.
 
-What is measured, per target and batch size, each in a fresh subprocess by default:
+What is measured, per target and batch size, in the calling process (the runner starts a fresh
+one for every memory job; ``measure_memory`` starts no process of its own):
 
 - **inference**: ``model(x, training=False)`` in a ``tf.function`` (no XLA). The peak counts
   everything the allocator holds during the call: the weights, the input batch, the live
@@ -30,28 +31,20 @@ Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
-from archscale.errors import ArchscaleError, SpecError
-from archscale.graph import Graph
-from archscale.measure.device import (MEMORY_ENV, gpu_devices, memory_device, ram_bytes,
-                                      select_device)
-from archscale.measure.latency import as_model, compile_inference, compile_train_step, random_batch
-from archscale.profiling import build, profile
-from archscale.reference_archs.registry import spec_from_dict
-from archscale.specs import ArchSpec
+from archscale.errors import ArchscaleError
+from archscale.measure.device import gpu_devices, memory_device, ram_bytes, select_device
+from archscale.measure.latency import (as_model, compile_inference, compile_train_step,
+                                       random_batch)
+from archscale.profiling import profile
 
 MODES = ("inference", "training")
 
 
 class MemoryMeasurementError(ArchscaleError, RuntimeError):
-    """The measuring subprocess failed (out of memory, crash, timeout)."""
+    """The measurement cannot be trusted here (the allocator does not count every tensor)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +107,6 @@ def allocator_counts_small_tensors(device: str | None = None) -> bool:
     """
     import tensorflow as tf
 
-
     device = device or select_device()
     name = memory_device(device)
     try:
@@ -160,7 +152,7 @@ def measure_model_in_process(model, batch_size: int = 32, *, optimizer: str = "a
     """Measure the inference and/or training peak of ``model`` in this process.
 
     The allocator must count every tensor (see ``allocator_counts_small_tensors``);
-    ``measure_memory`` takes care of that by measuring in a subprocess.
+    ``measure_memory`` checks that first.
 
     Args:
         model: A built ``keras.Model`` (weights already created).
@@ -175,7 +167,6 @@ def measure_model_in_process(model, batch_size: int = 32, *, optimizer: str = "a
     """
     import tensorflow as tf
 
-
     device = select_device()
     name = memory_device(device)
     out: dict[str, Any] = {"device": device}
@@ -189,11 +180,6 @@ def measure_model_in_process(model, batch_size: int = 32, *, optimizer: str = "a
             step = compile_train_step(model, optimizer, xla=False)
             out["train_peak_bytes"], out["train_baseline_bytes"] = _peak_of(step, (x, y), name)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Subprocess protocol: one JSON request on stdin, one JSON line on stdout
-# ---------------------------------------------------------------------------------------------
 
 
 def reserve_allocator(expected_peak_bytes: float) -> int:
@@ -215,7 +201,6 @@ def reserve_allocator(expected_peak_bytes: float) -> int:
     """
     import tensorflow as tf
 
-
     if gpu_devices():
         return 0
     cap = (ram_bytes() or 8 << 30) // 2
@@ -226,125 +211,46 @@ def reserve_allocator(expected_peak_bytes: float) -> int:
     return mib << 20
 
 
-def _worker(request: Mapping[str, Any]) -> dict[str, Any]:
-    complete = allocator_counts_small_tensors()
-    target: Any
-    if "spec" in request:
-        target = spec_from_dict(request["spec"])
-    else:
-        from archscale.keras_io import load_model
-
-        target = load_model(request["model_path"])
-    reserve_allocator(profile(target).training_peak_bytes(
-        request["batch_size"], optimizer=request["optimizer"]))
-    model = build(target) if "spec" in request else target
-    out = measure_model_in_process(model, request["batch_size"], optimizer=request["optimizer"],
-                                   modes=tuple(request["modes"]))
-    return {**out, "allocator_counts_small_tensors": complete}
-
-
-def _run_subprocess(request: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
-    env = {**os.environ, **MEMORY_ENV, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    try:
-        proc = subprocess.run([sys.executable, "-m", "archscale.measure.memory", "--worker"],
-                              input=json.dumps(request), capture_output=True, text=True,
-                              env=env, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
+def _check_allocator() -> None:
+    """Refuse to measure where the allocator would leave small tensors out of the peak."""
+    if not allocator_counts_small_tensors():
         raise MemoryMeasurementError(
-            f"memory measurement timed out after {timeout_s:g} s") from None
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise MemoryMeasurementError(
-            f"memory measurement failed (exit code {proc.returncode}): {tail}")
-    return json.loads(lines[-1])
-
-
-def _measured(target: Any, batch_size: int, optimizer: str, isolate: bool,
-              timeout_s: float) -> dict[str, Any]:
-
-    request: dict[str, Any] = {"batch_size": batch_size, "optimizer": optimizer,
-                               "modes": list(MODES)}
-    if not isolate and allocator_counts_small_tensors():
-
-        reserve_allocator(profile(target).training_peak_bytes(
-            batch_size, optimizer=optimizer))
-        got = measure_model_in_process(as_model(target), batch_size, optimizer=optimizer)
-        return {**got, "allocator_counts_small_tensors": True}
-    if isinstance(target, ArchSpec):
-        return _run_subprocess({**request, "spec": target.to_dict()}, timeout_s)
-    if isinstance(target, Graph):
-        target = build(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        target.save(path)
-        return _run_subprocess({**request, "model_path": path}, timeout_s)
-
-
-def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    import statistics
-
-    out = dict(runs[0])
-    for key, value in runs[0].items():
-        if isinstance(value, int) and not isinstance(value, bool):
-            out[key] = int(statistics.median(run[key] for run in runs))
-    out["allocator_counts_small_tensors"] = all(
-        run.get("allocator_counts_small_tensors", True) for run in runs)
-    return out
+            "memory is measured in a process whose TensorFlow CPU allocator counts every "
+            "tensor: start it with TF_CPU_ALLOCATOR_USE_BFC=true set before TensorFlow is "
+            "imported (archscale.measure.device.MEMORY_ENV), as 'archscale bench --measure "
+            "memory' does for every job. Received: an allocator that misses tensors under "
+            "256 KiB")
 
 
 def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam",
-                   dtype: str = "float32", isolate: bool = True, processes: int = 1,
-                   timeout_s: float = 900.0) -> MemoryResult:
+                   dtype: str = "float32") -> MemoryResult:
     """Measured inference and training-step peaks next to ``Profile``'s estimates.
 
+    Measures in THIS process, which must be fresh (a process that already ran other models
+    keeps their allocator history) and started with ``MEMORY_ENV`` on a CPU. The runner gives
+    every memory job such a process: use ``archscale bench --measure memory`` (or
+    ``archscale.bench``), or ``tools/memory_table.py`` for a table over presets.
+
     Args:
-        target: An ``ArchSpec``, a ``Graph`` or a ``keras.Model`` (saved to a temporary
-            ``.keras`` file for the subprocess).
+        target: An ``ArchSpec``, a ``Graph``, a ``keras.Model`` or a ``.keras`` path.
         batch_size: Batch size of both measurements.
         optimizer: Optimizer of the training step (a key of ``costs.OPTIMIZER_SLOTS``).
         dtype: Dtype of the estimate (the models are built in float32).
-        isolate: Measure in a fresh subprocess (default). With ``False`` the measurement runs
-            in this process when its allocator counts every tensor, else still in a
-            subprocess.
-        processes: Fresh processes to measure in; the median of each figure is reported.
-            Peaks under ~1 MB move by up to +-10 % from process to process (allocator reuse
-            and thread scheduling), so tiny models are better measured in 3 or 5.
-        timeout_s: Limit for each subprocess.
 
     Returns:
         The ``MemoryResult``.
 
     Raises:
         SpecError: bad batch size or optimizer.
-        MemoryMeasurementError: the measurement crashed, ran out of memory or timed out.
+        MemoryMeasurementError: this process's allocator does not count every tensor.
     """
     prof = profile(target)
     predicted_train = prof.training_peak_bytes(batch_size, dtype, optimizer)
     predicted_infer = prof.inference_peak_bytes(batch_size, dtype)
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise SpecError(f"processes must be a positive int. Received: processes={processes!r}")
-    got = _median_of([_measured(target, batch_size, optimizer, isolate or k > 0, timeout_s)
-                      for k in range(processes)])
+    _check_allocator()
+    reserve_allocator(predicted_train)
+    got = measure_model_in_process(as_model(target), batch_size, optimizer=optimizer)
     return MemoryResult(batch_size, optimizer, dtype, got["device"],
                         got["inference_peak_bytes"], predicted_infer,
                         got["train_peak_bytes"], predicted_train,
-                        got["inference_baseline_bytes"], got["train_baseline_bytes"],
-                        bool(got.get("allocator_counts_small_tensors", True)))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m archscale.measure.memory --worker``: read one JSON request on stdin and print
-    one JSON result line (the subprocess side of ``measure_memory``). The error table over
-    presets is ``tools/memory_table.py``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args != ["--worker"]:
-        print("usage: python -m archscale.measure.memory --worker  (the error table is "
-              "tools/memory_table.py)", file=sys.stderr)
-        return 2
-    print(json.dumps(_worker(json.loads(sys.stdin.read()))), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+                        got["inference_baseline_bytes"], got["train_baseline_bytes"], True)

@@ -7,7 +7,6 @@ reads only the table in ``archscale.runner.measurements``, so it never imports `
 
 from __future__ import annotations
 
-import inspect
 import os
 import signal
 import sys
@@ -58,12 +57,10 @@ def _run_peak(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> di
 
 
 def _run_memory(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"optimizer": settings["optimizer"]}
-    # The worker is already a fresh process started with the allocator settings that memory
-    # statistics need (prepare_environment), so measure here instead of in a third process.
-    if "isolate" in inspect.signature(measure_memory).parameters:
-        kwargs["isolate"] = False
-    return measure_memory(spec, batch_size=settings["batch_size"], **kwargs).to_row()
+    # The worker is a fresh process started with the allocator settings that memory
+    # statistics need (prepare_environment): measure_memory measures in it.
+    return measure_memory(spec, batch_size=settings["batch_size"],
+                          optimizer=settings["optimizer"]).to_row()
 
 
 def _run_accuracy(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
