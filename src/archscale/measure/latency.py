@@ -372,7 +372,6 @@ def measure_latency(target: Any, batch_size: int = 1, *, xla: bool = False,
     """
     import tensorflow as tf
 
-
     _check_batch(batch_size)
     device = select_device()
     model = as_model(target)

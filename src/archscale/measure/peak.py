@@ -45,7 +45,6 @@ def machine_peak_gflops(size: int | None = None, *, dtype: str = "float32", repe
     """
     import tensorflow as tf
 
-
     device = select_device()
     default_size, default_chain = DEFAULTS["GPU" if "GPU" in device else "CPU"]
     size = default_size if size is None else size
