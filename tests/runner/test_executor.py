@@ -161,3 +161,58 @@ def test_force_remeasures(tmp_path):
     assert (again.ok, len(again.skipped)) == (0, 1)
     assert (forced.ok, len(forced.skipped)) == (1, 0)
     assert row["run_id"] == forced.run_id
+
+
+WORKERS_SWEEP = SWEEP.replace('measure = ["sleep"]', 'measure = ["sleep"]\nworkers = 2')
+
+
+def _interrupt_when(proc: subprocess.Popen, db: str, rows: int) -> None:
+    deadline = time.monotonic() + 90
+    while _ok_rows(db) < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+
+
+def test_ctrl_c_exits_130_then_resume_with_two_workers(tmp_path):
+    sweep_path = tmp_path / "workers.toml"
+    sweep_path.write_text(textwrap.dedent(WORKERS_SWEEP))
+    db = str(tmp_path / "workers.db")
+    cmd = [sys.executable, "-m", "archscale", "bench", str(sweep_path), "--db", db]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _interrupt_when(proc, db, 2)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "archscale bench: interrupted"
+    done_before = _ok_rows(db)
+    assert 2 <= done_before < 8, "the sweep should be interrupted part-way"
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == done_before  # no partial
+    con.close()
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"8 jobs: {done_before} already in the store (skipped), {8 - done_before} to run" \
+        in rerun.stdout
+    jobs = expand(load_sweep(str(sweep_path)))
+    con = sqlite3.connect(db)
+    keys = sorted(k for (k,) in con.execute("SELECT job_key FROM results WHERE status='ok'"))
+    assert keys == sorted(j.key for j in jobs)  # one ok result per job, none twice
+    assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 8
+
+
+def test_ctrl_c_in_the_python_api_returns_an_interrupted_result(tmp_path):
+    sweep_path = tmp_path / "api.toml"
+    sweep_path.write_text(textwrap.dedent(SWEEP))
+    db = str(tmp_path / "api.db")
+    code = ("import json, sys, archscale\n"
+            f"r = archscale.bench({str(sweep_path)!r}, db={db!r})\n"
+            "print(json.dumps({'interrupted': r.interrupted, 'ok': r.ok, "
+            "'rows': len(r.job_rows), 'exit_code': r.exit_code}))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _interrupt_when(proc, db, 2)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    got = json.loads(stdout.strip().splitlines()[-1])
+    assert got["interrupted"] is True and 2 <= got["ok"] < 8
+    assert got["ok"] == _ok_rows(db)
