@@ -11,7 +11,6 @@ latency, the runner adds its machine-peak job. About 50-60 s on two cores.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import textwrap
 
@@ -66,11 +65,6 @@ seeds = [0]
 """
 
 
-def has_accuracy() -> bool:
-    """Whether the accuracy measurement module exists yet."""
-    return importlib.util.find_spec("archscale.measure.accuracy") is not None
-
-
 @pytest.fixture(scope="session")
 def sweep_store(tmp_path_factory):
     """``(directory, db path)`` of the store after the sweep (run once per session)."""
@@ -80,8 +74,7 @@ def sweep_store(tmp_path_factory):
     (root / EVIL_DATASET).write_bytes(b"this is not an npz file")
     text = SWEEP.format(evil_name='"' + EVIL_NAME + '"',
                         evil_dataset='"npz:' + EVIL_DATASET + '"')
-    if has_accuracy():
-        text += ACCURACY
+    text += ACCURACY
     sweep = root / "sweep.toml"
     sweep.write_text(textwrap.dedent(text))
     db = str(root / "results.db")
