@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test bench demo report readme clean
+.PHONY: venv test test-slow bench demo report readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+
+## The whole suite plus the tests marked slow (profiler parity of the deepest presets).
+test-slow: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -q --run-slow
 
 ## pytest-benchmark suites under bench/ (toolkit speed, analytic vs Keras vs profiler).
 bench: $(STAMP)
