@@ -185,6 +185,10 @@ def solve(plan: Plan, ev: Evaluator) -> Solution:
     Raises:
         InfeasibleError: even the plan's smallest member violates a limit.
     """
+    if not ev.limits:  # no budget and no capacity default: the family's base member
+        knobs = plan.at_phi(0.0)
+        return Solution(knobs, ev.costs(knobs), 0.0, plan.coefficients(0.0),  # type: ignore
+                        None, evaluations=ev.evaluations)
     lo, hi = plan.phi_range()
     smallest = ev.costs(plan.at_phi(lo))
     if not ev.feasible(smallest):

@@ -241,7 +241,7 @@ class StagedPlan(Plan):
         _, widths, _ = self.split(knobs)
         ratios = [b / a for a, b in zip(self.base_widths, self.base_widths[1:])]
         broken = [i for i, q in enumerate(ratios)
-                  if abs(widths[i + 1] / widths[i] - q) > 0.25 * q]
+                  if abs(widths[i + 1] / widths[i] - q) > 0.15 * q]
         if not broken:
             return []
         return [f"widths {'/'.join(map(str, widths))} do not double at every stage: the greedy "
