@@ -1,4 +1,4 @@
-"""Regenerate the generated blocks of README.md (the catalogue table).
+"""Regenerate the generated blocks of README.md (the catalogue table, propose's rules table).
 
 Usage: ``python tools/update_readme.py [--check] [README.md]``. With ``--check`` nothing is
 written and the exit code is 1 when the README is out of date (the test suite runs this).
@@ -12,8 +12,10 @@ from pathlib import Path
 
 from archscale.catalogue import catalogue_rows
 from archscale.cli_verbs.catalogue import catalogue_table
+from archscale.heuristics.rules_doc import rules_markdown
 
 START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
+RULES_START, RULES_END = "<!-- propose-rules:start -->", "<!-- propose-rules:end -->"
 
 
 def render_catalogue() -> str:
@@ -21,11 +23,18 @@ def render_catalogue() -> str:
     return catalogue_table(catalogue_rows(), "github", exact=False)
 
 
+def _replace(text: str, start: str, end: str, block: str) -> str:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{block}\n{end}{tail}"
+
+
 def updated(text: str) -> str:
-    """``text`` with the block between the catalogue markers replaced."""
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{render_catalogue()}\n{END}{tail}"
+    """``text`` with the blocks between the catalogue and propose-rules markers replaced."""
+    text = _replace(text, START, END, render_catalogue())
+    if RULES_START in text:
+        text = _replace(text, RULES_START, RULES_END, rules_markdown())
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ Pure Python unless ``--calibrate`` or ``--verify`` is given (those time real Ker
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -30,7 +31,9 @@ Counts accept SI suffixes (200M, 4.1G, 2e6); sizes accept KB/MB/GB (powers of 10
 KiB/MiB/GiB (powers of 1024; a bare 512M is MiB). A latency budget needs this machine's
 calibration: run 'archscale propose --calibrate --batch N' once (about 10-20 s, cached for 30
 days under $ARCHSCALE_CACHE_DIR or ~/.cache/archscale). --verify measures the proposal's real
-latency and shrinks it until it fits. Impossible budgets exit with code 2.
+latency and shrinks it until it fits, or grows it while it uses under 80 % of the limit.
+Impossible budgets exit with code 2. Without any budget the capacity default (body parameters
+per training sample) sizes the proposal; with one, the budget decides.
 """
 EXAMPLES = """\
 examples:
@@ -38,6 +41,8 @@ examples:
   archscale propose --input 40x1 --classes 10 --samples 4000
   archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-macs 200M --max-params 2M
   archscale propose --input 224x224x3 --classes 1000 --samples 1281167 --max-macs 4.1G --json
+  archscale propose --input 224x224x3 --classes 1000 --samples 1281167 --max-macs 4.1G \\
+      --max-resolution 380
   archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-train-memory 2GiB \\
       --batch 64 --out spec.json
   archscale propose --calibrate --batch 1
@@ -62,6 +67,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     task.add_argument("--family", metavar="NAME",
                       help="use this family instead of the rule's choice (see 'archscale "
                            "catalogue')")
+    task.add_argument("--max-resolution", type=positive_int, metavar="PX",
+                      help="largest input side compound scaling may raise the resolution to "
+                           "(default: the input's own; e.g. 380 lets EfficientNet grow "
+                           "B4-like)")
+    task.add_argument("--params-per-sample", metavar="N",
+                      help="body parameters per training sample of the capacity default "
+                           "(default: 25 images, 4 vectors and sequences)")
+    task.add_argument("--capacity", choices=("on", "off"), default="on",
+                      help="'off' drops the data-derived capacity default (it only applies "
+                           "without a user budget anyway)")
     budget = parser.add_argument_group("budget (all optional, any combination)")
     budget.add_argument("--max-params", metavar="COUNT", help="parameter ceiling, e.g. 2M")
     budget.add_argument("--max-macs", metavar="COUNT",
@@ -96,7 +111,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
     Raises:
         ArchscaleError: missing, malformed or contradictory options (exit code 2).
     """
-    from archscale.units import (parse_bytes, parse_count, parse_positive_float)
+    from archscale.units import parse_bytes, parse_count, parse_positive_float
     from archscale.specs import Budget, Task
 
     missing = [opt for opt, value in (("--classes", args.classes), ("--samples", args.samples))
@@ -112,7 +127,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
                          f"missing. Received: --train-batch={args.train_batch}")
     shape = parse_shape(args.input, "--input")
     task = Task(input_shape=shape, classes=args.classes,
-                samples=parse_count(args.samples, "--samples"), modality=args.modality,
+                samples=whole_count(args.samples, "--samples"), modality=args.modality,
                 family=args.family, regression=args.regression)
     budget = Budget(
         max_params=None if args.max_params is None else parse_count(args.max_params,
@@ -126,6 +141,43 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
         parse_positive_float(args.max_latency_ms, "--max-latency-ms"),
         batch_size=args.batch or 1, train_batch_size=args.train_batch)
     return task, budget
+
+
+_WHOLE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGbBtT]?)\s*")
+_MULTIPLIER = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9, "t": 1e12}
+
+
+def whole_count(text: str, option: str) -> int:
+    """``parse_count`` that refuses a fractional count (``2.5``; ``2.5k`` is 2500, fine).
+
+    Raises:
+        UsageError: the count is not a whole number.
+    """
+    from archscale.units import parse_count
+
+    value = parse_count(text, option)
+    match = _WHOLE.fullmatch(str(text))
+    if match:
+        exact = float(match.group(1)) * _MULTIPLIER[match.group(2).lower()]
+        if abs(exact - round(exact)) > 1e-6 * max(1.0, exact):
+            raise UsageError(f"{option} must be a whole number of samples. Received: "
+                             f"{option}={text!r}")
+    return value
+
+
+def propose_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``max_resolution`` and ``capacity`` keyword arguments of ``propose`` from the options.
+
+    Raises:
+        ArchscaleError: a malformed ``--params-per-sample`` (exit code 2).
+    """
+    from archscale.heuristics.capacity import CapacityRule
+    from archscale.units import parse_positive_float
+
+    ratio = None if args.params_per_sample is None else \
+        parse_positive_float(args.params_per_sample, "--params-per-sample")
+    return {"max_resolution": args.max_resolution,
+            "capacity": CapacityRule(ratio, args.capacity == "on")}
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
@@ -173,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     from archscale.heuristics.propose import propose
     from archscale.measure.latency_calibration import verify
 
-    proposal = propose(task, budget)
+    proposal = propose(task, budget, **propose_options(args))
     if args.verify:
         from archscale.measure.tensorflow_import import import_tensorflow
 

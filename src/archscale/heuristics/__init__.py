@@ -1,6 +1,6 @@
 """Sizing heuristics: task and budget rules (each cited), the budget solver and ``propose``.
 
-Pure Python (plus scipy for the solver), never TensorFlow: calibrating latency and verifying a
+Pure Python, never TensorFlow (nor scipy): calibrating latency and verifying a
 proposal measure, so they live in ``archscale.measure.latency_calibration``; this package only
 reads the cached calibration. Modules:
 
@@ -8,7 +8,9 @@ reads the cached calibration. Modules:
 - ``capacity``: parameter range from the samples, regularisation defaults, training recipe;
 - ``plans``: ``make_plan`` finds the family's scaling plan (each family module under
   ``archscale.reference_archs`` defines its own ``Plan`` subclass and metadata);
-- ``solver``: compound scaling solved with scipy against the analytic cost, greedy fill;
+- ``solver``: compound scaling bisected against the analytic cost, greedy fill;
+- ``family_table``: the image family from published accuracy-vs-MACs points;
+- ``advice``: input warnings, augmentation and transfer advice, naming published points;
 - ``propose``: ``propose(task, budget) -> Proposal``; ``proposal``: the result type;
 - ``calibration``: the cached per-machine latency calibration and the latency model;
 - ``design_note``: the proposal as text; ``search_space``: keras-tuner ranges.

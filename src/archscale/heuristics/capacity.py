@@ -14,36 +14,66 @@ from typing import Any
 from archscale.reference_archs.registry import families
 from archscale.training_recipe import Recipe
 
-#: Parameters per training sample at the top of the capacity range, per modality.
-#: image: ResNet-50 / ImageNet-1k = 25.6 M / 1.28 M = 20; CIFAR ResNet-110 / CIFAR-10 =
-#: 1.7 M / 50 k = 34 -> 25. vector and sequence: MNIST-1D (Greydanus 2020) MLP 15 K / 4000 = 3.8
-#: and CNN 5 K / 4000 = 1.3 -> 4.
+#: Default body parameters (everything but the classifier head) per training sample: the
+#: size the capacity rule proposes when the user gives no budget. An advisory default, not a
+#: ceiling: over-parameterised nets generalise (Zhang et al. 2017; Nakkiran et al. 2019), and
+#: the published models span a wide range - ResNet-50 on ImageNet-1k 23.5 M body / 1.28 M = 18,
+#: CIFAR ResNet-110 1.7 M / 50 k = 34, WRN-28-10 36.5 M / 50 k = 730 (Zagoruyko & Komodakis
+#: 2016, the better CIFAR model). image: 25, between the two standard-recipe ratios (18, 34).
+#: vector and sequence: MNIST-1D (Greydanus 2020) reference MLP 15 K / 4000 = 3.8 and CNN
+#: 5 K / 4000 = 1.3, and the measured MNIST-1D curves (accuracy flat from ~2 to ~8 params per
+#: sample at 4000 samples) -> 4.
 PARAMS_PER_SAMPLE = {"vector": 4.0, "sequence": 4.0, "image": 25.0}
 
 #: The bottom of the range is this fraction of the top (below it, expect underfitting).
 RANGE_FRACTION = 1 / 16
 
-CAPACITY_SOURCE = ("Baum & Haussler 1989 (samples needed grow linearly with weights); "
-                   "anchored on published ratios: ResNet-50/ImageNet 20 params per sample, "
-                   "CIFAR ResNet-110 34, MNIST-1D MLP 3.8 (Greydanus 2020)")
+CAPACITY_SOURCE = ("advisory default, body parameters (the classifier head counted apart): "
+                   "ResNet-50/ImageNet 18 per sample, CIFAR ResNet-110 34, WRN-28-10 730 "
+                   "(Zagoruyko & Komodakis 2016), MNIST-1D MLP 3.8 (Greydanus 2020); larger "
+                   "nets generalise too (Zhang et al. 2017; Nakkiran et al. 2019)")
 
 
-def capacity_range(samples: int, modality: str, classes: int = 1) -> tuple[int, int]:
-    """Target parameter range from the number of training samples.
+@dataclass(frozen=True)
+class CapacityRule:
+    """How the data-derived capacity applies (``--params-per-sample``, ``--capacity off``).
 
-    ``high = PARAMS_PER_SAMPLE[modality] x samples`` (at least 1,000 + 10 per class, so a
-    classifier head always fits), ``low = high / 16``. Budgets clamp ``high``; the solver fills
-    up to it, so with no budget a proposal lands near ``high``.
+    Attributes:
+        params_per_sample: Body parameters per training sample (default: the modality's
+            ``PARAMS_PER_SAMPLE``).
+        enabled: ``False`` drops the capacity default entirely (``--capacity off``).
+    """
+
+    params_per_sample: float | None = None
+    enabled: bool = True
+
+    def ratio(self, modality: str) -> float:
+        """The body parameters per sample in force for ``modality``."""
+        return PARAMS_PER_SAMPLE[modality] if self.params_per_sample is None \
+            else float(self.params_per_sample)
+
+
+def capacity_range(samples: int, modality: str, classes: int = 1,
+                   params_per_sample: float | None = None) -> tuple[int, int]:
+    """Suggested body-parameter range from the number of training samples.
+
+    ``high = params_per_sample x samples`` (default ``PARAMS_PER_SAMPLE[modality]``; at least
+    1,000), ``low = high / 16``. It counts the body only: the classifier head (the last dense
+    layer, ``classes x (features + 1)``) comes on top, so a 10,000-class head does not eat the
+    body's share. It is advisory: ``propose`` uses ``high`` as the ceiling only when the user
+    gives no budget of their own.
 
     Args:
         samples: Training samples.
         modality: ``vector``, ``sequence`` or ``image``.
-        classes: Output units.
+        classes: Output units (kept for callers; the head is counted apart).
+        params_per_sample: Override of the ratio (``--params-per-sample``).
 
     Returns:
-        ``(low, high)`` parameter counts.
+        ``(low, high)`` body-parameter counts.
     """
-    high = max(1000 + 10 * classes, PARAMS_PER_SAMPLE[modality] * samples)
+    ratio = PARAMS_PER_SAMPLE[modality] if params_per_sample is None else params_per_sample
+    high = max(1000.0, ratio * samples)
     return int(round(high * RANGE_FRACTION)), int(round(high))
 
 
@@ -54,47 +84,97 @@ def capacity_range(samples: int, modality: str, classes: int = 1) -> tuple[int, 
 
 @dataclass(frozen=True)
 class Regularisation:
-    """Dropout, weight decay and early-stopping patience for a parameters/samples ratio."""
+    """Dropout, weight decay and early-stopping patience for a parameters/samples ratio.
+
+    ``weight_decay_kind`` says how the coefficient is meant: ``l2`` (a coupled L2 penalty: the
+    SGD and RMSprop recipes of the anchors; Keras' decoupled ``weight_decay`` on plain SGD is
+    the same update) or ``decoupled`` (AdamW, Loshchilov & Hutter 2019, for Adam recipes).
+    ``early_stopping_patience`` is 0 under a cosine schedule (the schedule is the budget; the
+    best epoch on the validation split is still kept).
+    """
 
     params_per_sample: float
     dropout: float
     weight_decay: float
     early_stopping_patience: int
+    weight_decay_kind: str = "l2"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
 
 
+IMAGENET_SAMPLES = 1_281_167
+#: Anchors (params / samples, value), each from a published model and its recipe:
+#: dropout: EfficientNet-B0 5,330,571 params on ImageNet -> 0.2, B7 66,658,687 -> 0.5
+#: (Tan & Le 2019). L2 weight decay of SGD recipes: ResNet-50 25,557,032 trainable on ImageNet
+#: -> 1e-4 (He et al. 2015), WRN-28-10 36.5 M on CIFAR-10's 50,000 -> 5e-4 (Zagoruyko &
+#: Komodakis 2016). RMSprop recipes: 1e-5 for every EfficientNet (Tan & Le 2019).
+DROPOUT_ANCHORS = ((5_330_571 / IMAGENET_SAMPLES, 0.2), (66_658_687 / IMAGENET_SAMPLES, 0.5))
+DECAY_ANCHORS = ((25_557_032 / IMAGENET_SAMPLES, 1e-4), (36.5e6 / 50_000, 5e-4))
+RMSPROP_DECAY = 1e-5
+
 REGULARISATION_SOURCE = (
-    "dropout: Srivastava et al. 2014 (0.5 for large nets, less for small), anchored at "
-    "EfficientNet-B0 0.2 (4 params/sample) .. B7 0.5; weight decay: Tan & Le 2019 1e-5 "
-    "(B0, 4 params/sample), He et al. 2015 1e-4 (ResNet-50, 20), Zagoruyko & Komodakis 2016 "
-    "5e-4 (WRN on CIFAR, 700); patience: Prechelt 1998, longer when over-parameterised "
-    "(epoch-wise double descent, Nakkiran et al. 2019)")
+    "dropout: Srivastava et al. 2014 (0.5 for large nets, less for small), log-linear through "
+    "EfficientNet-B0 0.2 (4.2 params/sample) and B7 0.5 (52); weight decay (L2): SGD "
+    "log-linear through He et al. 2015 1e-4 (ResNet-50, 20) and Zagoruyko & Komodakis 2016 "
+    "5e-4 (WRN-28-10 on CIFAR, 730); RMSprop 1e-5 (Tan & Le 2019); Adam: the SGD value as "
+    "decoupled decay (AdamW, Loshchilov & Hutter 2019); CIFAR SGD recipe 5e-4; patience: Prechelt 1998, longer when "
+    "over-parameterised (Nakkiran et al. 2019), 0 under a cosine schedule")
 
 
-def regularisation(params: int, samples: int) -> Regularisation:
+def _log_linear(rho: float, anchors: tuple[tuple[float, float], ...]) -> float:
+    """The value at ``rho`` on the line through two anchors in (log rho, value) space."""
+    (x0, y0), (x1, y1) = anchors
+    return y0 + (y1 - y0) * math.log(rho / x0) / math.log(x1 / x0)
+
+
+def _log_log(rho: float, anchors: tuple[tuple[float, float], ...]) -> float:
+    """The value at ``rho`` on the power law through two anchors."""
+    (x0, y0), (x1, y1) = anchors
+    return y0 * (rho / x0) ** (math.log(y1 / y0) / math.log(x1 / x0))
+
+
+#: The CIFAR-class SGD recipe's weight decay (Zagoruyko & Komodakis 2016; DeVries & Taylor 2017).
+CIFAR_DECAY = 5e-4
+
+
+def regularisation(params: int, samples: int, recipe_style: str = "momentum",
+                   schedule: str = "cosine", variant: str | None = None) -> Regularisation:
     """Regularisation defaults from the parameters-to-samples ratio ``rho``.
 
-    - dropout ``= clip(0.2 + 0.15 log10(rho / 4), 0, 0.5)``, rounded to 0.05;
-    - weight decay ``= clip(1e-4 (rho / 20)**0.7, 1e-5, 5e-4)``, 2 significant digits;
-    - patience ``= clip(10 + 5 log10(rho), 5, 30)`` epochs.
+    - dropout: log-linear through ``DROPOUT_ANCHORS`` (B0 0.2, B7 0.5), clipped to [0, 0.5],
+      rounded to 0.05 - both anchors come out exactly;
+    - weight decay: ``momentum`` (SGD) and ``adam`` the power law through ``DECAY_ANCHORS``
+      (ResNet-50 1e-4, WRN-28-10 5e-4), clipped to [1e-5, 5e-4], 2 significant digits, L2 for
+      SGD and decoupled (AdamW) for Adam; ``rmsprop`` 1e-5 (every EfficientNet); the
+      CIFAR-style ResNet (``variant="resnet-cifar"``) 5e-4, the CIFAR SGD recipe;
+    - patience ``= clip(10 + 5 log10(rho), 5, 30)`` epochs with a constant schedule; 0 under
+      ``cosine`` (stopping early would cut the decay short; the best epoch is still kept).
 
     Args:
         params: Parameters of the proposal.
         samples: Training samples.
+        recipe_style: The family's recipe style (``momentum``, ``rmsprop``, ``adam``).
+        schedule: The recipe's learning-rate schedule.
+        variant: The layout variant (``resnet-cifar`` gets ``CIFAR_DECAY``).
 
     Returns:
         The ``Regularisation``.
     """
     rho = max(params, 1) / max(samples, 1)
-    dropout = min(0.5, max(0.0, 0.2 + 0.15 * math.log10(rho / 4)))
-    dropout = round(round(dropout / 0.05) * 0.05, 2)
-    decay = min(5e-4, max(1e-5, 1e-4 * (rho / 20) ** 0.7))
-    decay = float(f"{decay:.2g}")
-    patience = int(round(min(30.0, max(5.0, 10 + 5 * math.log10(rho)))))
-    return Regularisation(round(rho, 4), dropout, decay, patience)
+    dropout = min(0.5, max(0.0, _log_linear(rho, DROPOUT_ANCHORS)))
+    dropout = round(round(dropout / 0.05 + 1e-9) * 0.05, 2)
+    if recipe_style == "rmsprop":
+        decay = RMSPROP_DECAY
+    elif variant == "resnet-cifar":
+        decay = CIFAR_DECAY
+    else:
+        decay = float(f"{min(5e-4, max(1e-5, _log_log(rho, DECAY_ANCHORS))):.2g}")
+    patience = 0 if schedule == "cosine" else \
+        int(round(min(30.0, max(5.0, 10 + 5 * math.log10(rho)))))
+    return Regularisation(round(rho, 4), dropout, decay, patience,
+                          "decoupled" if recipe_style == "adam" else "l2")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,19 +191,20 @@ def recipe_batch_size(samples: int) -> int:
 
 def recipe_epochs(samples: int) -> int:
     """``90 x (1.28 M / samples)**0.19`` clipped to [10, 300]: ImageNet 90 epochs (Goyal et
-    al. 2017), CIFAR-10 ~165 (He et al. 2015: 64 k iterations of 128); early stopping cuts
-    the long small-data runs short."""
+    al. 2017), CIFAR-10 ~165 (He et al. 2015: 64 k iterations of 128); the cosine schedule
+    runs them to the end and the best validation epoch is kept."""
     return int(round(min(300, max(10, 90 * (1_281_167 / max(samples, 1)) ** 0.19))))
 
 
 def training_recipe(family: str, samples: int, *, regression: bool = False,
-                    classes: int = 2, early_stopping_patience: int = 10,
-                    weight_decay: float = 0.0) -> Recipe:
+                    classes: int = 2, early_stopping_patience: int = 0,
+                    weight_decay: float = 0.0, variant: str | None = None) -> Recipe:
     """The default recipe for a family and data-set size.
 
     ResNet / RegNet / Inception: SGD with Nesterov momentum 0.9, learning rate
-    ``0.1 x batch / 256`` (Goyal et al. 2017 linear scaling), cosine decay (Loshchilov & Hutter
-    2017), 5 warm-up epochs from batch 256 on. MobileNetV2 / EfficientNet: RMSprop momentum 0.9,
+    ``0.1 x batch / 256`` (Goyal et al. 2017 linear scaling), or ``0.1 x batch / 128`` for the
+    CIFAR-style layout (He et al. 2015 Sec. 4.2: 0.1 at batch 128), cosine decay (Loshchilov &
+    Hutter 2017), 5 warm-up epochs from batch 256 on. MobileNetV2 / EfficientNet: RMSprop momentum 0.9,
     ``0.016 x batch / 256`` (Tan & Le 2019: 0.256 at batch 4096), cosine. MLP / 1-D CNN: Adam
     1e-3 (Kingma & Ba 2015), cosine. Classification uses label smoothing 0.1 (Szegedy et al.
     2016) for image families, none otherwise.
@@ -134,10 +215,12 @@ def training_recipe(family: str, samples: int, *, regression: bool = False,
         regression: Mean-squared-error loss instead of cross-entropy.
         classes: Output units; one class means binary cross-entropy (sigmoid output).
         early_stopping_patience: Epochs without validation improvement before stopping (the
-            regularisation rule's patience); 10 % of the training set is held out for it.
+            regularisation rule's patience, 0 under the cosine schedule); 10 % of the training
+            set is held out to pick the best epoch.
         weight_decay: The regularisation rule's weight decay, applied by the optimizer
             (Keras' ``weight_decay``: decoupled and scaled by the learning rate, which for
             SGD equals an L2 penalty of the same coefficient).
+        variant: The layout variant (``resnet-cifar`` gets the CIFAR learning rate).
 
     Returns:
         The ``Recipe`` (``archscale.training_recipe.Recipe``, the type the benchmark trains
@@ -147,8 +230,10 @@ def training_recipe(family: str, samples: int, *, regression: bool = False,
     epochs = recipe_epochs(samples)
     style = families().get(family).recipe_style
     if style == "momentum":
-        optimizer, lr, momentum = "momentum", 0.1 * batch / 256, 0.9
-        source = "Goyal et al. 2017; He et al. 2015; Loshchilov & Hutter 2017"
+        per = 128 if variant == "resnet-cifar" else 256
+        optimizer, lr, momentum = "momentum", 0.1 * batch / per, 0.9
+        source = ("He et al. 2015 Sec. 4.2 (CIFAR: 0.1 at batch 128)" if per == 128 else
+                  "Goyal et al. 2017; He et al. 2015") + "; Loshchilov & Hutter 2017"
         smoothing = 0.1
     elif style == "rmsprop":
         optimizer, lr, momentum = "rmsprop", 0.016 * batch / 256, 0.9

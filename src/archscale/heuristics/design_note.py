@@ -98,15 +98,21 @@ def design_note(p: Proposal) -> str:
     out = [f"Proposal: {p.description}",
            f"  task: {shape} {t.modality}, {t.classes} {kind}, {t.samples:,} training samples; "
            f"family {p.family} ({p.variant})"]
+    for warning in p.warnings:
+        out.append(textwrap.fill(f"  WARNING: {warning}", WIDTH, subsequent_indent="    "))
     if p.preprocessing.get("resize_to"):
         h, w = p.preprocessing["resize_to"]
-        out.append(f"  resize inputs to {h}x{w} (resolution scaled down to fit the budget)")
+        way = "up, --max-resolution" if h > t.input_shape[0] else "down to fit the budget"
+        out.append(f"  resize inputs to {h}x{w} (resolution scaled {way})")
     assert p.plan is not None  # noqa: S101 - proposals built in-process carry their plan
     headers, rows = p.plan.table(p.knobs)
     out += ["", "Architecture", textwrap.indent(_table(headers, rows), "  ")]
     out += ["", "Costs against the budget",
             textwrap.indent(_table(["quantity", "predicted", "limit", "used"], cost_rows(p)),
                             "  ")]
+    out.append(f"  memory figures are float32 at the batch shown; training memory with the "
+               f"recipe's optimizer: reproduce with 'archscale profile SPEC.json --batch "
+               f"{p.predicted['train_batch_size']} --optimizer {p.predicted['optimizer']}'")
     if p.predicted["latency_ms"] is None:
         out.append("  latency: not predicted (no calibration for this machine; run "
                    "'archscale propose --calibrate --batch N')")
@@ -131,10 +137,17 @@ def design_note(p: Proposal) -> str:
         + f"; dropout {g.dropout:g}"
         + ("" if families().get(p.family).has_dropout else " (if a head dropout is added; the "
            "family has none)")
-        + f", weight decay {g.weight_decay:g}, early-stopping patience "
-        f"{g.early_stopping_patience} epochs.", WIDTH)]
+        + f", weight decay {g.weight_decay:g} ("
+        + ("decoupled, AdamW-style" if g.weight_decay_kind == "decoupled" else "L2")
+        + ")" + (f", early-stopping patience {g.early_stopping_patience} epochs."
+                 if g.early_stopping_patience else
+                 ", no early stopping (the cosine schedule runs to the end; the best "
+                 "validation epoch is kept)."), WIDTH)]
     hps = ", ".join(
         f"{h['name']} {h['min_value']:.3g}-{h['max_value']:.3g}"
         + (" (log)" if h["sampling"] == "log" else "") for h in p.search_space["hyperparameters"])
+    axis = p.search_space.get("resolution_axis")
+    if axis:
+        hps += f", resolution {axis['min_value']}-{axis['max_value']} px"
     out += [textwrap.fill(f"Search space (keras-tuner, around the proposal): {hps}.", WIDTH)]
     return "\n".join(out)

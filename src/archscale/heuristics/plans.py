@@ -8,13 +8,16 @@ layouts and the compound coefficients live in ``archscale.reference_archs.scalin
 
 from __future__ import annotations
 
+from typing import Any
+
 from archscale.errors import SpecError
 from archscale.reference_archs.registry import families
 from archscale.reference_archs.scaling_plan import Plan
 from archscale.specs import Task
 
 
-def make_plan(task: Task, variant: str, target_params: float) -> Plan:
+def make_plan(task: Task, variant: str, target_params: float, *,
+              max_resolution: int | None = None, anchor: Any = None) -> Plan:
     """The plan of a layout variant for a task.
 
     Args:
@@ -23,6 +26,10 @@ def make_plan(task: Task, variant: str, target_params: float) -> Plan:
             ``resnet-cifar``, ``resnet-imagenet``, ``resnet-1d``, ``mobilenet_v2``,
             ``efficientnet``, ``regnet`` or ``inception``.
         target_params: Capacity target (sets the MLP depth).
+        max_resolution: Largest input side compound scaling may raise the resolution to
+            (default: the task's own side).
+        anchor: The published ``AccuracyPoint`` the family choice picked (RegNet starts
+            from it).
 
     Returns:
         The plan.
@@ -34,7 +41,8 @@ def make_plan(task: Task, variant: str, target_params: float) -> Plan:
     for name in registry:
         plan_cls = registry.get(name).plan
         if variant in plan_cls.layouts():
-            return plan_cls.for_task(task, variant, target_params)
+            return plan_cls.for_task(task, variant, target_params,
+                                     max_resolution=max_resolution, anchor=anchor)
     accepted = ", ".join(v for name in registry for v in registry.get(name).variants)
     raise SpecError(f"unknown layout variant {variant!r}; accepted: {accepted}. "
                     f"Received: variant={variant!r}")

@@ -1,9 +1,13 @@
-"""The budget solver: compound scaling solved with ``scipy.optimize``, then a greedy fill.
+"""The budget solver: compound scaling solved by bisection, then a greedy fill.
 
-1. Every ceiling becomes a ``Limit`` on one cost metric (the data-derived capacity is one too).
+1. Every ceiling becomes a ``Limit`` on one cost metric (the capacity default is one too, on
+   the body parameters, when the user gives no budget).
 2. ``solve`` finds the largest compound coefficient ``phi`` whose quantised spec satisfies every
-   limit: ``scipy.optimize.brentq`` on ``log(max utilisation)`` along the plan's compound path
-   (a non-decreasing step function of ``phi``; brentq converges to its jump).
+   limit: the root of ``log(max utilisation)`` along the plan's compound path, a
+   non-decreasing step function of ``phi``. On a step function Brent's method reduces to
+   bisection (its interpolation steps land on flat pieces), so the root is bracketed and
+   bisected to ``PHI_XTOL`` in pure Python, which keeps ``scipy.optimize`` (about 0.4 s to
+   import) out of a cold ``archscale propose``.
 3. ``fill`` then applies single-step growth moves (one more block in a stage, one more quantum of
    width, a larger resolution...) greedily: each round takes the feasible move that raises the
    binding limit's utilisation most (ties: the others' sum), until no move fits.
@@ -64,6 +68,7 @@ class Costs:
     train_memory_bytes: int | None = None
     inference_memory_bytes: int | None = None
     latency_ms: float | None = None
+    body_params: int | None = None
 
     def get(self, metric: str) -> float:
         """The value of ``metric``."""
@@ -115,7 +120,8 @@ class Evaluator:
             infer = prof.inference_peak_bytes(self.batch_size)
         if self.latency is not None and (everything or "latency_ms" in metrics):
             lat = self.latency.predict_ms(prof, self.batch_size)
-        return Costs(prof.params, prof.macs, prof.flops, train, infer, lat)
+        head = next((row.params for row in reversed(prof.layers) if row.op == "dense"), 0)
+        return Costs(prof.params, prof.macs, prof.flops, train, infer, lat, prof.params - head)
 
     def costs(self, knobs: Knobs) -> Costs | None:
         """Costs of ``knobs`` (``None`` when the spec cannot be built at this input)."""
@@ -154,6 +160,7 @@ class Solution:
     at_maximum: bool = False
     truncated: bool = False
     evaluations: int = 0
+    named: Any = None
 
 
 class InfeasibleError(Exception):
@@ -178,8 +185,10 @@ def solve(plan: Plan, ev: Evaluator) -> Solution:
     Raises:
         InfeasibleError: even the plan's smallest member violates a limit.
     """
-    from scipy.optimize import brentq
-
+    if not ev.limits:  # no budget and no capacity default: the family's base member
+        knobs = plan.at_phi(0.0)
+        return Solution(knobs, ev.costs(knobs), 0.0, plan.coefficients(0.0),  # type: ignore
+                        None, evaluations=ev.evaluations)
     lo, hi = plan.phi_range()
     smallest = ev.costs(plan.at_phi(lo))
     if not ev.feasible(smallest):
@@ -196,7 +205,7 @@ def solve(plan: Plan, ev: Evaluator) -> Solution:
 
     at_maximum = objective(hi) <= 0
     if not at_maximum:
-        brentq(objective, lo, hi, xtol=PHI_XTOL, maxiter=100)
+        bisect(objective, lo, hi, PHI_XTOL)
     phi = max(p for p, ok in seen.items() if ok)
     knobs = plan.at_phi(phi)
     fill_limit = None
@@ -211,6 +220,30 @@ def solve(plan: Plan, ev: Evaluator) -> Solution:
     fill(plan, ev, solution)
     solution.evaluations = ev.evaluations
     return solution
+
+
+def bisect(objective: Any, lo: float, hi: float, xtol: float, maxiter: int = 100) -> float:
+    """The jump of a non-decreasing step function from <= 0 (at ``lo``) to > 0 (at ``hi``).
+
+    Args:
+        objective: ``phi -> float``, <= 0 where feasible.
+        lo: A feasible ``phi``.
+        hi: An infeasible ``phi``.
+        xtol: Width of the final bracket.
+        maxiter: Bisection steps at most.
+
+    Returns:
+        The largest ``phi`` found feasible.
+    """
+    for _ in range(maxiter):
+        if hi - lo <= xtol:
+            break
+        mid = (lo + hi) / 2
+        if objective(mid) <= 0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _advance(plan: Plan, ev: Evaluator, knobs: Knobs, index: int,

@@ -116,13 +116,20 @@ def _measure_spec(proposal: Proposal, batch_size: int, quick: bool) -> dict[str,
             "samples": float(len(result.timing.samples_ms))}
 
 
+#: ``verify`` grows a proposal whose measured latency uses less than this share of the limit.
+GROW_BELOW = 0.8
+
+
 def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> Proposal:
-    """Measure the proposal's real latency and shrink it until it fits (imports TensorFlow).
+    """Measure the proposal's real latency; shrink it until it fits, or grow it while it uses
+    under ``GROW_BELOW`` (80 %) of the limit (imports TensorFlow).
 
     Each round builds the spec with Keras, takes the median latency of a warmed-up compiled
-    inference call at the budget's batch size (``archscale.measure.latency``), and if it
-    exceeds ``max_latency_ms`` multiplies the latency model's correction by
-    ``measured / predicted`` (plus 2 %) and proposes again.
+    inference call at the budget's batch size (``archscale.measure.latency``), and sets the
+    latency model's correction to ``measured / predicted`` of that round (plus 2 % when over
+    the limit), then proposes again: over the limit the proposal shrinks; far under it, it
+    grows. Growing stops when the limit is used >= 80 %, when the next proposal is the same
+    spec, or when it would exceed the limit (the last fitting proposal is returned).
 
     Args:
         proposal: A proposal made with a latency budget.
@@ -130,8 +137,9 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
         quick: Shorter timing runs (tests).
 
     Returns:
-        The last proposal with ``verification`` set: ``status`` ``fits`` or ``does not fit``,
-        the rounds (predicted and measured ms) and the final correction.
+        The last fitting proposal (else the last one) with ``verification`` set: ``status``
+        ``fits`` or ``does not fit``, the rounds (predicted and measured ms), the final
+        correction and the share of the limit used.
 
     Raises:
         SpecError: the budget has no latency ceiling.
@@ -140,20 +148,37 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
     budget = proposal.budget
     if budget.max_latency_ms is None:
         raise SpecError("verify needs a latency budget. Received: max_latency_ms=None")
+    limit = budget.max_latency_ms
+    options = {"max_resolution": (proposal.scaling.get("plan_args") or {}).get(
+        "max_resolution")}
     current = proposal
     correction = current.scaling.get("latency_correction") or 1.0
     rounds: list[dict[str, Any]] = []
+    best: tuple[Proposal, float, float] | None = None
+
+    def result(p: Proposal, measured_ms: float, corr: float, fits: bool) -> Proposal:
+        return dataclasses.replace(p, verification={
+            "status": "fits" if fits else "does not fit", "rounds": rounds,
+            "correction": corr, "measured_ms": measured_ms, "limit_ms": limit,
+            "used": measured_ms / limit})
+
     while True:
         measured = _measure_spec(current, budget.batch_size, quick)
-        predicted = current.predicted["latency_ms"]
+        ms, predicted = measured["median_ms"], current.predicted["latency_ms"]
         rounds.append({"description": current.description, "predicted_ms": predicted,
-                       "measured_ms": measured["median_ms"], "p90_ms": measured["p90_ms"],
+                       "measured_ms": ms, "p90_ms": measured["p90_ms"],
                        "samples": int(measured["samples"])})
-        fits = measured["median_ms"] <= budget.max_latency_ms
-        if fits or len(rounds) >= max_rounds:
-            return dataclasses.replace(current, verification={
-                "status": "fits" if fits else "does not fit", "rounds": rounds,
-                "correction": correction, "measured_ms": measured["median_ms"],
-                "limit_ms": budget.max_latency_ms})
-        correction *= 1.02 * measured["median_ms"] / max(predicted, 1e-9)
-        current = propose(current.task, budget, latency_correction=correction)
+        fits = ms <= limit
+        if fits:
+            best = (current, ms, correction)
+        if fits and ms >= GROW_BELOW * limit:
+            return result(current, ms, correction, True)
+        if not fits and best is not None and best[0] is not current:
+            return result(best[0], best[1], best[2], True)  # grew one step too far
+        if len(rounds) >= max_rounds:
+            return result(*best, True) if best else result(current, ms, correction, False)
+        correction *= (1.0 if fits else 1.02) * ms / max(predicted, 1e-9)
+        nxt = propose(current.task, budget, latency_correction=correction, **options)
+        if fits and nxt.spec == current.spec:
+            return result(current, ms, correction, True)  # nothing larger fits the model
+        current = nxt

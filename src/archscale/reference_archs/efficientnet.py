@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
+                                                ScalingFields)
 from archscale.reference_archs.rounding import correct_pad, round_filters, round_repeats
 from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
 from archscale.specs import (
@@ -315,10 +316,11 @@ class EfficientNetPlan(ResolutionPlan):
 
     family = variant = "efficientnet"
     axes = ("depth", "width", "resolution")
+    published_resolutions = tuple(row.resolution for row in SCALINGS)
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, max_resolution: int | None = None) -> None:
         super().__init__(task)
-        self.init_resolution(task)
+        self.init_resolution(task, max_resolution)
         self.bounds["width"] = (0.5, 4.0)
         self.bounds["depth"] = (0.5, 5.0)
         self.steps = [Step("mobile layout", {"width_range": [0.5, 4.0],
@@ -330,6 +332,12 @@ class EfficientNetPlan(ResolutionPlan):
     def knobs_at(self, d: float, w: float, r: float) -> Knobs:
         return (int(clamp(round(w * 40), 20, 160)), int(clamp(round(d * 20), 10, 100)),
                 self.res_index(r))
+
+    def knobs_for(self, point: Any) -> Knobs | None:
+        level = self.level_of(point.resolution)
+        if level is None:
+            return None
+        return (round(point.get("width") * 40), round(point.get("depth") * 20), level)
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return EfficientNetSpec(input_shape=self.input_shape_at(knobs[2]),
@@ -361,11 +369,24 @@ class EfficientNetPlan(ResolutionPlan):
         return ["stage", "kernel", "expansion", "channels", "blocks", "stride"], rows
 
 
+#: Tan & Le 2019 Table 2: ImageNet top-1 (%) of B0..B7 (single crop, at their resolutions).
+TOP1 = {"b0": 77.1, "b1": 79.1, "b2": 80.1, "b3": 81.6, "b4": 82.9, "b5": 83.6, "b6": 84.0,
+        "b7": 84.3}
+
+ACCURACY = tuple(
+    AccuracyPoint(f"EfficientNet-{row.name.upper()}", "imagenet", TOP1[row.name],
+                  PUBLISHED[row.name][1], PUBLISHED[row.name][0], row.resolution,
+                  (("width", row.width), ("depth", row.depth)),
+                  "Tan & Le 2019 Table 2; keras.applications.EfficientNet"
+                  f"{row.name.upper()}")
+    for row in SCALINGS)
+
 FAMILY = Family("efficientnet", EfficientNetSpec, build_efficientnet,
                 "EfficientNet MBConv + squeeze-excitation with compound scaling (Tan & Le 2019)",
                 ranks=(3,),
                 scaling=ScalingFields(width=("width_coefficient",), depth=("depth_coefficient",),
                                       resolution=("input_shape",)),
-                dropout_field="dropout_rate", plan=EfficientNetPlan, recipe_style="rmsprop")
+                dropout_field="dropout_rate", plan=EfficientNetPlan, recipe_style="rmsprop",
+                accuracy=ACCURACY)
 
 PRESETS = tuple(_preset(row) for row in SCALINGS)

@@ -8,7 +8,8 @@ from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.layout_rules import mlp_depth, mlp_taper, round_width
+from archscale.reference_archs.layout_rules import (head_min_width, mlp_depth, mlp_taper,
+                                                    round_width)
 from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
 from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, Plan, Step
 from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_positive_int,
@@ -102,7 +103,8 @@ class MLPPlan(Plan):
     axes = ("width",)
 
     @classmethod
-    def for_task(cls, task: Task, variant: str, target_params: float) -> "MLPPlan":
+    def for_task(cls, task: Task, variant: str, target_params: float, *,
+                 max_resolution: int | None = None, anchor: Any = None) -> "MLPPlan":
         return cls(task, target_params)
 
     def __init__(self, task: Task, target_params: float) -> None:
@@ -115,6 +117,7 @@ class MLPPlan(Plan):
             self.depth -= 1
             self.taper = mlp_taper(self.n_in, task.classes, self.depth)
         self.decreasing = self.n_in >= task.classes
+        self.floor = head_min_width(task.classes)
         self.bounds["width"] = (QUANTUM / max(self.taper) / 2, MLP_MAX_WIDTH / min(self.taper))
         self.steps = [
             Step("mlp depth", {"target_params": round(target_params), "rule_depth": rule_depth},
@@ -127,6 +130,9 @@ class MLPPlan(Plan):
                  [round(t, 2) for t in self.taper],
                  "Masters 1993 geometric pyramid; Heaton 2008 (hidden sizes between the input "
                  "and output sizes); widths then scaled together and rounded to multiples of 8"),
+            Step("head width", {"classes": task.classes}, {"min_hidden_width": self.floor},
+                 "every hidden layer at least 2 sqrt(classes) wide: Yang et al. 2018 (softmax "
+                 "bottleneck); DeepID (Sun et al. 2014: 10,000 classes on 160 features)"),
         ]
 
     def _last_width(self, target_params: float) -> float:
@@ -142,7 +148,7 @@ class MLPPlan(Plan):
         return low * self.taper[-1]
 
     def knobs_at(self, d: float, w: float, r: float) -> Knobs:
-        return tuple(min(MLP_MAX_WIDTH, round_width(w * t)) for t in self.taper)
+        return tuple(min(MLP_MAX_WIDTH, max(self.floor, round_width(w * t))) for t in self.taper)
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return MLPSpec(input_shape=self.task.input_shape, classes=self.task.classes,
@@ -162,7 +168,7 @@ class MLPPlan(Plan):
         return knobs[:index] + (width,) + knobs[index + 1:]
 
     def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return tuple(min(MLP_MAX_WIDTH, round_width(k * width)) for k in knobs)
+        return tuple(min(MLP_MAX_WIDTH, max(self.floor, round_width(k * width))) for k in knobs)
 
     def describe(self, knobs: Knobs) -> str:
         return f"MLP {self.n_in}-" + "-".join(map(str, knobs)) + f"-{self.task.classes}"

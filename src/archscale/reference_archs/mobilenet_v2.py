@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
+                                                ScalingFields)
 from archscale.reference_archs.rounding import correct_pad, make_divisible
 from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
 from archscale.specs import (ArchSpec, Task, check_choice, check_image_input,
@@ -181,10 +182,11 @@ class MobileNetV2Plan(ResolutionPlan):
 
     family = variant = "mobilenet_v2"
     axes = ("width", "resolution")
+    published_resolutions = (96, 128, 160, 192, 224)
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, max_resolution: int | None = None) -> None:
         super().__init__(task)
-        self.init_resolution(task)
+        self.init_resolution(task, max_resolution)
         self.bounds["width"] = (0.35, 2.0)
         self.steps = [Step("mobile layout", {"alpha_range": [0.35, 2.0],
                                              "resolutions": [self.levels[0], self.levels[-1]]},
@@ -194,6 +196,10 @@ class MobileNetV2Plan(ResolutionPlan):
 
     def knobs_at(self, d: float, w: float, r: float) -> Knobs:
         return (int(clamp(round(w * 40), 14, 80)), self.res_index(r))
+
+    def knobs_for(self, point: Any) -> Knobs | None:
+        level = self.level_of(point.resolution)
+        return None if level is None else (round(point.get("alpha") * 40), level)
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return MobileNetV2Spec(input_shape=self.input_shape_at(knobs[1]),
@@ -224,10 +230,22 @@ class MobileNetV2Plan(ResolutionPlan):
         return ["stage", "expansion", "channels", "blocks", "stride"], rows
 
 
+#: ImageNet top-1 (%) and multiply-adds of the published width multipliers at 224 px (Sandler
+#: et al. 2018 Table 6 / Fig. 5; the keras.applications.MobileNetV2 checkpoint table).
+_TOP1_224 = ((0.35, 60.3, 59e6, 1.7e6), (0.5, 65.4, 97e6, 2.0e6), (0.75, 69.8, 209e6, 2.6e6),
+             (1.0, 71.8, 300e6, 3.5e6), (1.3, 74.4, 509e6, 5.3e6), (1.4, 75.0, 582e6, 6.1e6))
+
+ACCURACY = tuple(
+    AccuracyPoint(f"MobileNetV2 {alpha:g} at 224 px", "imagenet", top1, macs, params, 224,
+                  (("alpha", alpha),), "Sandler et al. 2018; keras.applications.MobileNetV2 "
+                  "checkpoint table (mobilenet_v2_%g_224)" % alpha)
+    for alpha, top1, macs, params in _TOP1_224)
+
 FAMILY = Family("mobilenet_v2", MobileNetV2Spec, build_mobilenet_v2,
                 "MobileNetV2 inverted residuals with width multiplier alpha (Sandler et al. 2018)",
                 ranks=(3,), scaling=ScalingFields(width=("alpha",), resolution=("input_shape",)),
-                dropout_field=None, plan=MobileNetV2Plan, recipe_style="rmsprop")
+                dropout_field=None, plan=MobileNetV2Plan, recipe_style="rmsprop",
+                accuracy=ACCURACY)
 
 PRESETS = (
     Preset("mobilenet_v2", MobileNetV2Spec(input_shape=(224, 224, 3), classes=1000, alpha=1.0),

@@ -115,6 +115,43 @@ class ScalingFields:
         return getattr(self, name)
 
 
+#: Datasets of the published accuracy points.
+ACCURACY_DATASETS = ("imagenet", "cifar10")
+
+
+@dataclass(frozen=True)
+class AccuracyPoint:
+    """A published accuracy-vs-cost point of one configuration of a family.
+
+    The family choice ranks these (``archscale.heuristics.rules.choose_family``); a proposal
+    within ~2 % of a point's cost is that point, named. ``config`` holds the plan coordinates
+    that reproduce it (the family plan's ``knobs_for`` reads them).
+
+    Attributes:
+        name: What practitioners call it (``EfficientNet-B1``, ``ResNet-50``).
+        dataset: One of ``ACCURACY_DATASETS`` (what ``top1`` was measured on).
+        top1: Published top-1 accuracy (%), single crop.
+        macs: Published multiply-adds per example at ``resolution``.
+        params: Published parameter count (1000 classes for ImageNet, 10 for CIFAR-10).
+        resolution: Input side (px) the figures are for.
+        config: Plan coordinates (family-specific keys, e.g. ``width``/``depth``, ``alpha``).
+        source: Where the figures come from.
+    """
+
+    name: str
+    dataset: str
+    top1: float
+    macs: float
+    params: float
+    resolution: int
+    config: tuple[tuple[str, Any], ...]
+    source: str
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of one ``config`` key."""
+        return dict(self.config).get(key, default)
+
+
 @dataclass(frozen=True)
 class Family:
     """A family: its spec class, its one build function ``spec -> Graph`` and its metadata.
@@ -134,6 +171,8 @@ class Family:
             (SGD + Nesterov), ``rmsprop`` or ``adam``.
         flattens_input: The family flattens any input to a vector, so it also takes the
             ``vector`` modality for inputs of rank > 1 (the MLP).
+        accuracy: Published accuracy-vs-MACs points of the family's configurations (the
+            family-choice table; empty for families with no such published curve).
 
     Raises:
         SpecError: on construction, when any metadata is missing or inconsistent.
@@ -149,6 +188,7 @@ class Family:
     plan: type[Plan]
     recipe_style: str
     flattens_input: bool = False
+    accuracy: tuple[AccuracyPoint, ...] = ()
 
     def __post_init__(self) -> None:
         problems = _family_problems(self)
@@ -223,6 +263,12 @@ def _family_problems(family: Family) -> list[str]:
     if family.recipe_style not in RECIPE_STYLES:
         problems.append(f"recipe_style must be one of {RECIPE_STYLES}. Received: "
                         f"recipe_style={family.recipe_style!r}")
+    for point in family.accuracy:
+        if not isinstance(point, AccuracyPoint) or point.dataset not in ACCURACY_DATASETS \
+                or not 0 < point.top1 < 100 or point.macs <= 0 or not point.source:
+            problems.append(f"accuracy rows must be AccuracyPoint with a dataset in "
+                            f"{ACCURACY_DATASETS}, 0 < top1 < 100, macs > 0 and a source. "
+                            f"Received: {point!r}")
     if family.flattens_input not in (True, False):
         problems.append(f"flattens_input must be a bool. Received: "
                         f"flattens_input={family.flattens_input!r}")
@@ -285,6 +331,14 @@ def _load() -> None:
         FAMILIES.register(module.FAMILY.name, module.FAMILY)
         for row in module.PRESETS:
             PRESETS.register(row.name, row)
+
+
+def accuracy_table(dataset: str = "imagenet") -> list[tuple[str, AccuracyPoint]]:
+    """``(family, point)`` for every family's published points on ``dataset``, by MACs."""
+    registry = families()
+    rows = [(name, p) for name in registry for p in registry.get(name).accuracy
+            if p.dataset == dataset]
+    return sorted(rows, key=lambda row: row[1].macs)
 
 
 def families() -> Registry[Family]:

@@ -21,7 +21,8 @@ from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
+                                                ScalingFields)
 from archscale.reference_archs.rounding import make_divisible
 from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, Plan, Step, clamp
 from archscale.specs import (
@@ -292,41 +293,75 @@ PRESETS = tuple(
 # ---------------------------------------------------------------------------------------------
 
 
+#: RegNetX points with no preset: (label, d, w0, wa, wm, g, params, MACs), pycls configs.
+_REGNETX_LARGER = (("RegNetX-3.2GF", 25, 88, 26.31, 2.25, 48, 15.3e6, 3.2e9),
+                   ("RegNetX-4.0GF", 23, 96, 38.65, 2.43, 40, 22.1e6, 4.0e9))
+
+#: ImageNet top-1 (%) = 100 - top-1 error of the pycls model zoo (Radosavovic et al. 2020,
+#: 100-epoch reference training).
+_TOP1 = {"RegNetX-200MF": 68.9, "RegNetX-400MF": 72.6, "RegNetX-800MF": 75.2,
+         "RegNetX-1.6GF": 77.0, "RegNetX-3.2GF": 78.3, "RegNetX-4.0GF": 78.6}
+
+ACCURACY = tuple(
+    AccuracyPoint(label, "imagenet", _TOP1[label], macs, params, 224,
+                  (("depth", d), ("w0", w0), ("wa", wa), ("wm", wm), ("group_width", g)),
+                  f"Radosavovic et al. 2020 ({label}); pycls MODEL_ZOO top-1 error")
+    for label, d, w0, wa, wm, g, params, macs in
+    tuple((c.label, c.depth, c.w0, c.wa, c.wm, c.group_width, c.paper_params, c.macs)
+          for c in _REGNETX) + _REGNETX_LARGER)
+
+
 class RegNetPlan(Plan):
-    """RegNetX from the 200MF design point; knobs: (depth, w0, wa in 1/2 steps)."""
+    """RegNetX from a published design point (default 200MF); knobs: (depth, w0, wa x 100).
+
+    ``wm`` and the group width stay those of the design point the plan starts from (the
+    family choice passes the published point it picked as ``anchor``).
+    """
 
     family = variant = "regnet"
     axes = ("depth", "width")
     BASE = {"depth": _REGNETX[0].depth, "w0": _REGNETX[0].w0, "wa": _REGNETX[0].wa,
             "wm": _REGNETX[0].wm, "group_width": _REGNETX[0].group_width}
 
-    def __init__(self, task: Task) -> None:
+    @classmethod
+    def for_task(cls, task: Task, variant: str, target_params: float, *,
+                 max_resolution: int | None = None, anchor: Any = None) -> "RegNetPlan":
+        return cls(task, anchor)
+
+    def __init__(self, task: Task, anchor: Any = None) -> None:
         super().__init__(task)
-        self.bounds["depth"] = (1 / self.BASE["depth"], 4.0)
-        self.bounds["width"] = (QUANTUM / self.BASE["w0"], 8.0)
-        self.steps = [Step("regnet design point", dict(self.BASE),
-                           "RegNetX-200MF scaled: depth d, w0 and wa by the width factor; "
+        self.anchor = anchor.name if anchor is not None else _REGNETX[0].label
+        self.base = dict(anchor.config) if anchor is not None else dict(self.BASE)
+        self.bounds["depth"] = (1 / self.base["depth"], 4.0)
+        self.bounds["width"] = (QUANTUM / self.base["w0"], 8.0)
+        self.steps = [Step("regnet design point", {"design_point": self.anchor, **self.base},
+                           f"{self.anchor} scaled: depth d, w0 and wa by the width factor; "
                            "widths made compatible with the group width",
-                           "Radosavovic et al. 2020 (RegNetX-200MF; group widths respected "
-                           "by pycls adjust_ws_gs_comp)")]
+                           "Radosavovic et al. 2020 (RegNetX design points; group widths "
+                           "respected by pycls adjust_ws_gs_comp)")]
 
     def knobs_at(self, d: float, w: float, r: float) -> Knobs:
-        b = self.BASE
+        b = self.base
         return (int(clamp(round(b["depth"] * d), 1, 60)), make_divisible(b["w0"] * w, QUANTUM),
-                int(round(b["wa"] * w * 2)))
+                int(round(b["wa"] * w * 100)))
+
+    def knobs_for(self, point: Any) -> Knobs | None:
+        same = all(point.get(k) == self.base[k] for k in ("wm", "group_width"))
+        return (point.get("depth"), point.get("w0"), round(point.get("wa") * 100)) \
+            if same else None
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return RegNetSpec(input_shape=self.task.input_shape, classes=self.task.classes,
-                          depth=knobs[0], w0=knobs[1], wa=knobs[2] / 2, wm=self.BASE["wm"],
-                          group_width=self.BASE["group_width"],
+                          depth=knobs[0], w0=knobs[1], wa=knobs[2] / 100, wm=self.base["wm"],
+                          group_width=self.base["group_width"],
                           output_activation=self.output_activation)
 
     def move_names(self) -> tuple[str, ...]:
         return ("depth + 1", f"w0 + {QUANTUM}", "wa + 0.5")
 
     def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        step = (1, QUANTUM, 1)[index]
-        limit = (60, 1024, 2000)[index]
+        step = (1, QUANTUM, 50)[index]
+        limit = (60, 1024, 200_000)[index]
         if knobs[index] + step > limit:
             return None
         return knobs[:index] + (knobs[index] + step,) + knobs[index + 1:]
@@ -336,7 +371,8 @@ class RegNetPlan(Plan):
                 int(round(knobs[2] * width)))
 
     def describe(self, knobs: Knobs) -> str:
-        return f"RegNetX d={knobs[0]}, w0={knobs[1]}, wa={knobs[2] / 2:g}, wm=2.49, g=8"
+        return (f"RegNetX d={knobs[0]}, w0={knobs[1]}, wa={knobs[2] / 100:g}, "
+                f"wm={self.base['wm']:g}, g={self.base['group_width']}")
 
     def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
         stages = self.spec(knobs).stages()  # type: ignore[attr-defined]
@@ -347,4 +383,5 @@ class RegNetPlan(Plan):
 FAMILY = Family("regnet", RegNetSpec, build_regnet,
                 "RegNetX: quantised-linear widths, grouped-conv X blocks (Radosavovic 2020)",
                 ranks=(3,), scaling=ScalingFields(width=("w0", "wa"), depth=("depth",)),
-                dropout_field=None, plan=RegNetPlan, recipe_style="momentum")
+                dropout_field=None, plan=RegNetPlan, recipe_style="momentum",
+                accuracy=ACCURACY)

@@ -103,18 +103,32 @@ class Plan:
         return cls.layouts()[0]
 
     @classmethod
-    def for_task(cls, task: Task, variant: str, target_params: float) -> "Plan":
+    def for_task(cls, task: Task, variant: str, target_params: float, *,
+                 max_resolution: int | None = None, anchor: Any = None) -> "Plan":
         """The plan of ``variant`` for ``task``.
 
         Args:
             task: The task.
             variant: One of ``layouts()``.
             target_params: Capacity target (families whose depth follows it use it).
+            max_resolution: Largest input side the resolution axis may scale up to (default:
+                the task's own side); only plans with a resolution axis use it.
+            anchor: A published ``AccuracyPoint`` of the family to start the scaling from
+                (only plans whose base structure is a published design point use it).
 
         Returns:
             The plan.
         """
         return cls(task)
+
+    def departures(self, knobs: Knobs) -> list[str]:
+        """Where ``knobs`` depart from the cited base rules, each with why (default: none)."""
+        return []
+
+    def knobs_for(self, point: Any) -> Knobs | None:
+        """The knobs that reproduce a published configuration (``AccuracyPoint.config``) on
+        this task's input, or ``None`` when this layout cannot express it (default)."""
+        return None
 
     @property
     def output_activation(self) -> str:
@@ -222,6 +236,19 @@ class StagedPlan(Plan):
             values[index] += QUANTUM
         return tuple(values)
 
+    def departures(self, knobs: Knobs) -> list[str]:
+        """The stage widths where they no longer double (He et al. 2015 Sec. 3.3)."""
+        _, widths, _ = self.split(knobs)
+        ratios = [b / a for a, b in zip(self.base_widths, self.base_widths[1:])]
+        broken = [i for i, q in enumerate(ratios)
+                  if abs(widths[i + 1] / widths[i] - q) > 0.15 * q]
+        if not broken:
+            return []
+        return [f"widths {'/'.join(map(str, widths))} do not double at every stage: the greedy "
+                f"fill widened single stages by {QUANTUM} where that used the budget best, and "
+                "widths rounded to multiples of 8 cannot halve below 8 (near-constant or "
+                "non-doubling widths cost little accuracy: Radosavovic et al. 2020 Sec. 4)"]
+
     def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
         blocks, widths, stem = self.split(knobs)
         return (tuple(max(1, math.ceil(depth * b - 1e-9)) for b in blocks)
@@ -262,22 +289,32 @@ def stage_steps(size: int, halvings: int, stages: int, widths: Sequence[int],
 # ---------------------------------------------------------------------------------------------
 
 
-def resolution_levels(side: int, minimum: int = MIN_RESOLUTION) -> tuple[int, ...]:
-    """Allowed input heights: multiples of 8 from the minimum below ``side``, then ``side``.
+def resolution_levels(side: int, minimum: int = MIN_RESOLUTION, maximum: int | None = None,
+                      extra: Sequence[int] = ()) -> tuple[int, ...]:
+    """Allowed input heights: multiples of 8 from the minimum up to ``maximum``, with ``side``.
 
     The minimum is ``minimum`` (96), or half the native side for inputs up to 192 px, but never
-    below 32 px. The resolution is only scaled *down* (upsampling adds no information).
+    below 32 px. Above ``side`` the resolution only grows when the user allows it
+    (``maximum``, ``--max-resolution``; Tan & Le 2019 scale B0's 224 px up to B7's 600 px);
+    ``extra`` adds published resolutions (EfficientNet-B2's 260, B3's 300...) in range.
 
     Args:
         side: Native input height.
         minimum: Smallest height for large inputs.
+        maximum: Largest height (default ``side``: no upsampling).
+        extra: Further heights to include when they lie in range.
 
     Returns:
-        Increasing heights ending with ``side``.
+        Increasing heights including ``side``.
     """
+    top = side if maximum is None else max(side, maximum)
     minimum = min(minimum, max(32, side // 2))
     start = QUANTUM * math.ceil(minimum / QUANTUM)
-    return tuple(range(start, side, QUANTUM)) + (side,) if side > minimum else (side,)
+    if side <= minimum and top == side:
+        return (side,)
+    levels = set(range(start, top, QUANTUM)) | {side, top}
+    levels |= {h for h in extra if start <= h <= top}
+    return tuple(sorted(h for h in levels if h >= min(start, side)))
 
 
 class ResolutionPlan(Plan):
@@ -287,15 +324,32 @@ class ResolutionPlan(Plan):
     what to resize the inputs to (``resize_to``).
     """
 
-    def init_resolution(self, task: Task) -> None:
-        """Set the resolution levels and bounds from the task's native input height."""
-        self.levels = resolution_levels(task.input_shape[0])
-        self.bounds["resolution"] = (self.levels[0] / self.levels[-1], 1.0)
+    #: Published resolutions of the family, kept as levels when in range.
+    published_resolutions: tuple[int, ...] = ()
+
+    @classmethod
+    def for_task(cls, task: Task, variant: str, target_params: float, *,
+                 max_resolution: int | None = None, anchor: Any = None) -> "Plan":
+        return cls(task, max_resolution=max_resolution)  # type: ignore[call-arg]
+
+    def init_resolution(self, task: Task, max_resolution: int | None = None) -> None:
+        """Set the resolution levels and bounds from the task's native input height, up to
+        ``max_resolution`` (default: the native height)."""
+        self.native = task.input_shape[0]
+        self.max_resolution = max(self.native, max_resolution or self.native)
+        self.levels = resolution_levels(self.native, maximum=self.max_resolution,
+                                        extra=self.published_resolutions)
+        self.bounds["resolution"] = (self.levels[0] / self.native,
+                                     self.levels[-1] / self.native)
 
     def res_index(self, r: float) -> int:
         """Index of the largest level at or below ``r`` times the native height."""
-        target = r * self.levels[-1] + 1e-9
+        target = r * self.native + 1e-9
         return max([0] + [i for i, h in enumerate(self.levels) if h <= target])
+
+    def level_of(self, height: int) -> int | None:
+        """Index of resolution ``height`` in the levels, or ``None``."""
+        return self.levels.index(height) if height in self.levels else None
 
     def input_shape_at(self, index: int) -> tuple[int, ...]:
         """Input shape at resolution level ``index``."""

@@ -35,17 +35,31 @@ from archscale.reference_archs.inception.tables import (ARCHITECTURES, GOOGLENET
                                                         GOOGLENET_STEM, V3_BODY, V3_STEM,
                                                         Architecture, Branch, ConvRow, Module,
                                                         PoolRow, V1Block, v1_body, v1_module)
-from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
+                                                ScalingFields)
 
 __all__ = ["ARCHITECTURES", "FAMILY", "GOOGLENET_BLOCKS", "GOOGLENET_STEM", "PRESETS",
            "V3_BODY", "V3_STEM", "VERSIONS", "Architecture", "Branch", "ConvRow",
            "InceptionPlan", "InceptionSpec", "Module", "PoolRow", "V1Block", "build_inception",
            "scale_filters", "v1_body", "v1_module"]
 
+#: Published ImageNet points: Inception v3 (keras.applications table: 77.9 % top-1; 5.72 G
+#: multiply-adds, Szegedy et al. 2015) and GoogLeNet (torchvision googlenet 69.8 %; 1.5 G,
+#: Szegedy et al. 2014).
+ACCURACY = (
+    AccuracyPoint("Inception v3", "imagenet", 77.9, 5.72e9, 23.9e6, 299,
+                  (("version", "v3"), ("width", 1.0)),
+                  "Szegedy et al. 2015; keras.applications.InceptionV3 (77.9 % top-1)"),
+    AccuracyPoint("GoogLeNet", "imagenet", 69.8, 1.5e9, 6.8e6, 224,
+                  (("version", "v1"), ("width", 1.0)),
+                  "Szegedy et al. 2014 Table 1; torchvision googlenet (69.8 % top-1)"),
+)
+
 FAMILY = Family("inception", InceptionSpec, build_inception,
                 "Inception v1 (GoogLeNet) and v3: multi-branch modules from layer tables",
                 ranks=(3,), scaling=ScalingFields(width=("width_multiplier",)),
-                dropout_field="dropout", plan=InceptionPlan, recipe_style="momentum")
+                dropout_field="dropout", plan=InceptionPlan, recipe_style="momentum",
+                accuracy=ACCURACY)
 
 PRESETS = (
     Preset("googlenet",

@@ -29,6 +29,11 @@ class InceptionPlan(Plan):
     def knobs_at(self, d: float, w: float, r: float) -> Knobs:
         return (int(clamp(round(w * 64), 16, 256)),)
 
+    def knobs_for(self, point: Any) -> Knobs | None:
+        if point.get("version") != self.version:
+            return None
+        return (round(point.get("width") * 64),)
+
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return InceptionSpec(input_shape=self.task.input_shape, classes=self.task.classes,
                              version=self.version, width_multiplier=knobs[0] / 64,

@@ -17,7 +17,8 @@ The rank of the network follows ``input_shape``: ``(length, channels)`` gives a 
 
 from __future__ import annotations
 
-from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
+from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
+                                                ScalingFields)
 from archscale.reference_archs.resnet.model import (BLOCKS, EXPANSION, KERAS_BN_EPSILON,
                                                     SHORTCUTS, STEMS, VERSIONS, BlockPlan,
                                                     ResNetSpec, build_resnet, plan_blocks)
@@ -27,12 +28,37 @@ __all__ = ["BLOCKS", "EXPANSION", "FAMILY", "KERAS_BN_EPSILON", "PRESETS",
            "SHORTCUTS", "STEMS", "VERSIONS", "BlockPlan", "ResNetPlan", "ResNetSpec",
            "build_resnet", "plan_blocks"]
 
+_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+#: Published accuracy points. ImageNet: torchvision's v1.5 ResNets (the layout the plan
+#: proposes: IMAGENET1K_V1 top-1 and GFLOPS = multiply-adds). CIFAR-10: He et al. 2015 Table 6
+#: (test error, params); multiply-adds of the 6n+2 nets as commonly reported (ResNet-56 126 M,
+#: ResNet-110 253 M).
+_IMAGENET_TOP1 = ((50, 76.13, 4.09e9, 25.6e6), (101, 77.37, 7.80e9, 44.5e6),
+                  (152, 78.31, 11.51e9, 60.2e6))
+_CIFAR_TOP1 = ((20, 91.25, 41e6, 0.27e6), (32, 92.49, 69e6, 0.46e6), (44, 92.83, 98e6, 0.66e6),
+               (56, 93.03, 126e6, 0.85e6), (110, 93.57, 253e6, 1.7e6))
+
+ACCURACY = tuple(
+    AccuracyPoint(f"ResNet-{depth}", "imagenet", top1, macs, params, 224,
+                  (("variant", "resnet-imagenet"), ("blocks", _BLOCKS[depth]),
+                   ("widths", (64, 128, 256, 512)), ("stem", 64)),
+                  f"torchvision resnet{depth} (IMAGENET1K_V1); He et al. 2015 Table 1")
+    for depth, top1, macs, params in _IMAGENET_TOP1
+) + tuple(
+    AccuracyPoint(f"CIFAR ResNet-{depth}", "cifar10", top1, macs, params, 32,
+                  (("variant", "resnet-cifar"), ("blocks", ((depth - 2) // 6,) * 3),
+                   ("widths", (16, 32, 64)), ("stem", 16)),
+                  "He et al. 2015 Sec. 4.2 and Table 6")
+    for depth, top1, macs, params in _CIFAR_TOP1)
+
 FAMILY = Family("resnet", ResNetSpec, build_resnet,
                 "ResNet v1 / v1.5 / v2, basic or bottleneck blocks, 1-D or 2-D",
                 ranks=(2, 3),
                 scaling=ScalingFields(width=("stem_width", "stage_widths"),
                                       depth=("stage_blocks",)),
-                dropout_field=None, plan=ResNetPlan, recipe_style="momentum")
+                dropout_field=None, plan=ResNetPlan, recipe_style="momentum",
+                accuracy=ACCURACY)
 
 # ---------------------------------------------------------------------------------------------
 # Presets (data)

@@ -32,8 +32,16 @@ class ResNetPlan(StagedPlan):
             else "resnet-imagenet"
 
     @classmethod
-    def for_task(cls, task: Task, variant: str, target_params: float) -> "ResNetPlan":
+    def for_task(cls, task: Task, variant: str, target_params: float, *,
+                 max_resolution: int | None = None, anchor: Any = None) -> "ResNetPlan":
         return cls(task, variant)
+
+    def knobs_for(self, point: Any) -> Knobs | None:
+        blocks, widths = tuple(point.get("blocks")), tuple(point.get("widths"))
+        if point.get("variant") != self.variant or len(blocks) != self.stages \
+                or self.block != ("bottleneck" if self.variant == "resnet-imagenet" else "basic"):
+            return None
+        return blocks + widths + (point.get("stem"),)
 
     def __init__(self, task: Task, variant: str) -> None:
         self.variant = variant
