@@ -30,6 +30,7 @@ def _layer(name, acts, cls):
 def layers():
     rng = np.random.default_rng(0)
     conv = np.maximum(rng.normal(size=(40, 20, 12)), 0)
+    conv[..., :2] = 0  # dead channels are skipped in the feature-map grid
     dense = np.maximum(rng.normal(size=(40, 32)), 0)
     dense[:, 5:9] = 0
     image = rng.normal(size=(10, 6, 6, 4))
@@ -47,6 +48,7 @@ def test_each_picture_is_a_non_empty_png(layers):
     assert {p.slug for p in plots} == {"maps_conv1", "heatmap_fc1", "maps_conv2d",
                                        "dimensions", "accuracy_curves"}
     assert curves_plot({}) is None
+    assert "not dead (2, 3, 4, 5, 6, 7, 8, 9, 10)" in plots[0].caption
 
 
 def _inspection(layers):
@@ -56,7 +58,7 @@ def _inspection(layers):
                                      curves={"accuracy": [0.9, 0.99],
                                              "test_accuracy": [0.85, 0.9]})
     return Inspection(source="mnist1d_cnn <b>", kind="preset", dataset="mnist1d_seq",
-                      samples=40, spec=spec, recipe=None, epochs_run=0, layers=tuple(layers),
+                      samples=40, seed=0, spec=spec, recipe=None, epochs_run=0, layers=tuple(layers),
                       advice=advise_spec(spec, dims), signals=signals)
 
 

@@ -212,7 +212,7 @@ def inspect(target: "str | ArchSpec | keras.Model", dataset: "str | Dataset" = "
         _accuracy(model, data.x_train, data.y_train), _accuracy(model, data.x_test, data.y_test),
         params=advice.params, samples=len(data.y_train), spec=spec, recipe=used_recipe,
         curves=curves)
-    result = Inspection(source=source, kind=kind, dataset=data.name, samples=len(x), spec=spec,
+    result = Inspection(source=source, kind=kind, dataset=data.name, samples=len(x), seed=seed, spec=spec,
                         recipe=used_recipe, epochs_run=epochs_run, layers=read, advice=advice,
                         signals=signals)
     written: list[str] = []

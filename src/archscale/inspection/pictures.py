@@ -35,9 +35,13 @@ def slug(name: str) -> str:
 
 def feature_map_plot(layer: LayerActivations, channels: int = CHANNELS,
                      examples: int = EXAMPLES) -> Plot:
-    """Feature maps of the first ``channels`` channels of the first ``examples`` examples."""
-    maps = layer.kept[:examples]
-    n_ch = min(channels, maps.shape[-1])
+    """Feature maps of the first ``channels`` live (not dead) channels of the first
+    ``examples`` examples (the first channels when all are dead)."""
+    dead = set(layer.stats.dead_indices)
+    picked = [c for c in range(layer.kept.shape[-1]) if c not in dead][:channels] or \
+        list(range(min(channels, layer.kept.shape[-1])))
+    maps = layer.kept[:examples][..., picked]
+    n_ch = len(picked)
     if maps.ndim == 3:  # (examples, length, channels): line plots
         cols = min(3, n_ch)
         rows = math.ceil(n_ch / cols)
@@ -46,7 +50,7 @@ def feature_map_plot(layer: LayerActivations, channels: int = CHANNELS,
             ax = fig.add_subplot(rows, cols, c + 1)
             for e in range(len(maps)):
                 ax.plot(maps[e, :, c], color=palette(e), lw=1.2, label=f"example {e}")
-            ax.set_title(f"channel {c}", fontsize=9)
+            ax.set_title(f"channel {picked[c]}", fontsize=9)
             ax.tick_params(labelsize=7)
             ax.xaxis.get_major_locator().set_params(integer=True)
             if c == 0:
@@ -62,15 +66,18 @@ def feature_map_plot(layer: LayerActivations, channels: int = CHANNELS,
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if e == 0:
-                    ax.set_title(f"ch {c}", fontsize=8)
+                    ax.set_title(f"ch {picked[c]}", fontsize=8)
                 if c == 0:
                     ax.set_ylabel(f"ex {e}", fontsize=8)
-    fig.suptitle(f"{layer.name}: first {n_ch} of {layer.output_shape[-1]} channels",
+    units = layer.output_shape[-1]
+    fig.suptitle(f"{layer.name}: first {n_ch} live channels ({len(dead)} of {units} dead)",
                  fontsize=10)
     fig.tight_layout()
     return render(fig, f"maps_{slug(layer.name)}", f"Feature maps of {layer.name}",
-                  f"{layer.name} ({layer.class_name}, output {layer.output_shape}): channels "
-                  f"0-{n_ch - 1} for the first {len(maps)} examples of the sample.")
+                  f"{layer.name} ({layer.class_name}, output {layer.output_shape}): the first "
+                  f"{n_ch} channels that are not dead ({', '.join(map(str, picked))}) for the "
+                  f"first {len(maps)} examples of the sample; {len(dead)} of {units} channels "
+                  f"are zero on every sample.")
 
 
 def dense_heatmap(layer: LayerActivations, examples: int = HEATMAP_EXAMPLES) -> Plot:

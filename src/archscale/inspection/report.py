@@ -52,7 +52,7 @@ def _summary(result: Inspection) -> str:
     what = {"preset": "preset", "spec": "spec file", "model": "saved model",
             "ArchSpec": "spec", "keras.Model": "Keras model"}[result.kind]
     trained = (f"trained here for {result.epochs_run} epochs with the {result.dataset} recipe "
-               f"(seed 0 unless given)" if result.recipe is not None else "used as saved")
+               f"(seed {result.seed})" if result.recipe is not None else "used as saved")
     return (f"{what} {result.source}, {trained}; activations of {result.samples} training "
             f"examples of {result.dataset}, read in batches.")
 
@@ -82,7 +82,10 @@ def _signals_text(result: Inspection) -> list[str]:
     lines = [f"Train accuracy {100 * s.train_accuracy:.1f} % vs test {100 * s.test_accuracy:.1f} % "
              f"(dropout off): gap {s.gap_points:.1f} points, {s.verdict}."]
     if s.max_gap_points is not None:
-        lines.append(f"Largest per-epoch gap against the {s.heldout_curve.replace('_', ' ')}: "
+        against = {"val_accuracy": "validation hold-out",
+                   "test_accuracy": "test set (monitoring only)"}[s.heldout_curve]
+        lines.append(f"Largest per-epoch gap between the running training accuracy and the "
+                     f"{against}: "
                      f"{s.max_gap_points:.1f} points at epoch {s.max_gap_epoch}.")
     if s.defaults is not None:
         lines.append(f"The proposal's regularisation rule for {result.advice.params:,} params "
@@ -109,7 +112,7 @@ def report_blocks(result: Inspection) -> tuple[list[Any], list[Any]]:
                                           "of the variance (conv layers: channels, with spatial "
                                           "positions as samples); dead: units zero on every "
                                           "sample; spatial conc.: 1 - normalised entropy of "
-                                          "the activation mass over positions (> 0.5 = "
+                                          "the activation mass over positions (> 0.8 = "
                                           "localised).")),
                          Heading("Width advice"),
                          TableBlock(Table("Width advice", ADVICE_HEADERS,

@@ -23,6 +23,7 @@ class Inspection:
         kind: ``preset``, ``spec``, ``model`` (a saved file) or ``keras.Model``.
         dataset: Dataset name.
         samples: Examples read per layer.
+        seed: Training and sampling seed.
         spec: The spec inspected (with the dataset's shape and classes), ``None`` for models.
         recipe: The recipe trained with, ``None`` when nothing was trained here.
         epochs_run: Epochs trained here (0 for a saved model used as is).
@@ -36,6 +37,7 @@ class Inspection:
     kind: str
     dataset: str
     samples: int
+    seed: int
     spec: ArchSpec | None
     recipe: Recipe | None
     epochs_run: int
@@ -47,7 +49,7 @@ class Inspection:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (kept activations left out)."""
         return {"source": self.source, "kind": self.kind, "dataset": self.dataset,
-                "samples": self.samples,
+                "samples": self.samples, "seed": self.seed,
                 "spec": self.spec.to_dict() if self.spec is not None else None,
                 "recipe": self.recipe.to_dict() if self.recipe is not None else None,
                 "epochs_run": self.epochs_run,

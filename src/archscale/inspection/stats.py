@@ -39,8 +39,9 @@ from archscale.errors import SpecError
 VARIANCE_LEVELS = (0.90, 0.95, 0.99)
 #: |a| at or below this counts as zero (ReLU outputs are exact zeros).
 ZERO_TOL = 1e-8
-#: Spatial concentration above this flags a layer's maps as highly localised.
-LOCALISED = 0.5
+#: Spatial concentration above this flags a layer's maps as highly localised: the maps'
+#: effective support ``exp(entropy)`` is below ``positions ** 0.2`` (under 2 of 20 positions).
+LOCALISED = 0.8
 #: Widest layer whose covariance is accumulated (units^2 float64 = 128 MiB at 4096).
 MAX_UNITS = 4096
 
@@ -171,6 +172,7 @@ class LayerStats:
         dims: ``{0.9: k, 0.95: k, 0.99: k}`` principal components per variance fraction.
         spatial_concentration: ``1 - mean normalised spatial entropy`` (maps), else ``None``.
         eigenvalues: Covariance eigenvalues, descending.
+        dead_indices: Indices of the dead units.
     """
 
     units: int
@@ -185,6 +187,7 @@ class LayerStats:
     dims: Mapping[float, int]
     spatial_concentration: float | None
     eigenvalues: tuple[float, ...] = field(repr=False, default=())
+    dead_indices: tuple[int, ...] = field(repr=False, default=())
 
     @property
     def localised(self) -> bool:
@@ -213,7 +216,8 @@ def layer_stats(moments: StreamingMoments) -> LayerStats:
     biased_var = np.clip(np.diag(cov), 0, None) * (moments.count - 1) / moments.count
     overall_mean = float(mean_units.mean())
     overall_var = float(np.mean(biased_var + mean_units ** 2) - overall_mean ** 2)
-    dead = int(np.count_nonzero(moments.max_abs <= ZERO_TOL))
+    dead_indices = tuple(int(i) for i in np.flatnonzero(moments.max_abs <= ZERO_TOL))
+    dead = len(dead_indices)
     concentration = None
     if moments.positions > 1:
         seen = moments.entropy_count.sum()
@@ -224,7 +228,7 @@ def layer_stats(moments: StreamingMoments) -> LayerStats:
         dead_fraction=dead / moments.units, dead_units=dead,
         sparsity=moments.zeros / (moments.count * moments.units),
         participation_ratio=ratio, dims=dims, spatial_concentration=concentration,
-        eigenvalues=tuple(float(v) for v in np.clip(eig, 0, None)))
+        eigenvalues=tuple(float(v) for v in np.clip(eig, 0, None)), dead_indices=dead_indices)
 
 
 def stats_of_array(activations: np.ndarray, batch_size: int | None = None) -> LayerStats:
