@@ -131,11 +131,18 @@ def run(args: argparse.Namespace) -> int:
     if adv.shrunk is not None and adv.shrunk != adv.spec:
         print(f"advice: params {adv.params:,} -> {adv.shrunk_params:,} "
               f"({100 * adv.params_cut:.1f} % fewer), MACs {format_count(adv.macs)} -> "
-              f"{format_count(adv.shrunk_macs)}")
+              f"{format_count(adv.shrunk_macs)}"
+              + (f"; the shrunk spec drops {', '.join(adv.dropped)} (needs equal widths)"
+                 if adv.dropped else ""))
     elif adv.shrunk is not None:
         print("advice: no width changes (every layer is within 25 % of its 99 % dimension)")
     print(f"train {100 * sig.train_accuracy:.1f} % vs test {100 * sig.test_accuracy:.1f} %: "
           f"gap {sig.gap_points:.1f} points ({sig.verdict}); defaults: " + "; ".join(sig.changes))
+    report = [p for p in result.written if args.out and p.startswith(os.path.abspath(args.out))]
+    if report:
+        print(f"wrote {os.path.abspath(args.out)}/ ({len(report)} files: inspect.md, "
+              f"inspect.html, inspect.json, plots/)")
     for path in result.written:
-        print(f"wrote {path}")
+        if path not in report:
+            print(f"wrote {path}")
     return 0
