@@ -250,7 +250,8 @@ def _split(dataset: Dataset, fraction: float, seed: int) -> tuple[np.ndarray, np
 
 def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: int,
                 from_logits: bool, forward_flops: int | None, divergence_factor: float,
-                jit_compile: bool | str, verbose: int) -> SeedRun:
+                jit_compile: bool | str, verbose: int,
+                extra_callbacks: Sequence[Any] = ()) -> SeedRun:
     import keras
 
     fit_idx, val_idx = _split(dataset, recipe.validation_split, seed)
@@ -265,7 +266,7 @@ def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: in
     initial_loss = float(model.evaluate(x_fit[probe], y_fit[probe], batch_size=recipe.batch_size,
                                         verbose=0, return_dict=True)["loss"])
     guard = _divergence_guard(initial_loss, divergence_factor, dataset.classes)
-    callbacks, validation = [guard], None
+    callbacks, validation = [guard, *extra_callbacks], None
     if len(val_idx):
         patience = recipe.early_stopping_patience or recipe.epochs
         callbacks.append(keras.callbacks.EarlyStopping(

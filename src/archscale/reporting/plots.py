@@ -45,6 +45,11 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib ``Figure`` of ``width`` x ``height`` inches on its own Agg canvas."""
+    return _figure(width, height)
+
+
 def render(fig: Any, slug: str, title: str, caption: str) -> Plot:
     """Save ``fig`` as PNG and SVG (deterministic SVG ids, no dates)."""
     import matplotlib

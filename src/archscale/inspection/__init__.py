@@ -1,0 +1,2 @@
+"""What a trained network's layers actually use: activations, effective dimension, pictures and
+width advice (``archscale inspect``)."""
