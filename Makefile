@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-slow bench demo report readme clean
+.PHONY: venv test test-slow mutants bench demo report readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q --run-slow
+
+## Mutation testing (mutmut) of the cost rules, memory model, Pareto front, store, planner,
+## timing loop and heuristic rules, each against its own tests; prints the score table.
+mutants: $(STAMP)
+	$(PY) tools/mutants.py
 
 ## pytest-benchmark suites under bench/ (toolkit speed, analytic vs Keras vs profiler).
 bench: $(STAMP)
