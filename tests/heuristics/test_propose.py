@@ -245,7 +245,6 @@ def test_design_note_mentions_resizing_and_fill_exceptions(capsys):
     assert "below 90 % of the binding limit: granularity" in out
 
 
-@pytest.mark.skipif(not hasattr(archscale, "propose"), reason="archscale.propose not exported yet")
 def test_top_level_api():
     p = archscale.propose(archscale.Task(input_shape=(40,), classes=10, samples=4000),
                           archscale.Budget(max_params=10_000))
