@@ -216,11 +216,21 @@ def _expected(prof, batch=32, dtype="float32", optimizer="adam"):
     return data
 
 
+#: Parameter counts that do not come from archscale's own profile: the mlp by hand
+#: (784*256+256 + 256*128+128 + 128*10+10), mnist1d_cnn and regnetx_002 from the built Keras
+#: model's count_params() (README memory table), MobileNetV2 from keras.applications (DESIGN 6).
+INDEPENDENT_PARAMS = {"mlp": 235_146, "mnist1d_cnn": 5_210, "mobilenet_v2": 3_538_984,
+                      "regnetx_002": 2_705_640}
+
+
 @pytest.mark.parametrize("name", ["mlp", "mnist1d_cnn", "mobilenet_v2", "regnetx_002"])
 def test_profile_json_extends_profile_to_dict(capsys, name):
+    """Consistency check (the CLI prints what ``profile`` computes), backed by an independent
+    parameter count."""
     data = run_json(capsys, "profile", name)
     expected = _expected(archscale.profile(archscale.preset(name)))
     assert {k: data[k] for k in expected} == expected
+    assert data["params"] == INDEPENDENT_PARAMS[name]
     assert list(data)[-1] == "layers"
     assert (data["source"], data["source_kind"], data["optimizer"]) == (name, "preset", "adam")
     assert data["spec"] == archscale.preset(name).to_dict()
@@ -249,11 +259,15 @@ def test_profile_overrides_and_memory_options(capsys):
     (["input_shape=[28,28]"], "input_shape", [28, 28]),
 ])
 def test_profile_set(capsys, sets, field, value):
+    """Consistency check of ``--set`` against ``profile``; the widths case is also counted by
+    hand."""
     argv = [arg for item in sets for arg in ("--set", item)]
     data = run_json(capsys, "profile", "mlp", *argv)
     assert data["spec"][field] == value
     spec = archscale.preset("mlp", **parse_set(sets))
     assert data["params"] == archscale.profile(spec).params
+    if field == "widths":
+        assert data["params"] == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
 
 
 def test_profile_table(capsys):
