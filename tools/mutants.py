@@ -33,6 +33,7 @@ class Target:
     name: str
     paths: tuple[str, ...]
     tests: tuple[str, ...]
+    markers: str = "not slow"
 
 
 TARGETS = {t.name: t for t in (
@@ -44,8 +45,11 @@ TARGETS = {t.name: t for t in (
     Target("store", ("src/archscale/runner/store.py",),
            ("tests/runner/test_store.py", "tests/runner/test_api.py")),
     Target("planner", ("src/archscale/runner/planner.py",), ("tests/runner/test_store.py",)),
+    # The timing loop's pure-Python functions; the TensorFlow half of latency.py (compiling,
+    # building) is left to the tf tests, too slow to rerun per mutant.
     Target("timing_loop", ("src/archscale/measure/latency.py",),
-           ("tests/measure/test_latency.py", "tests/measure/test_latency_plausibility.py")),
+           ("tests/measure/test_latency.py", "tests/measure/test_latency_plausibility.py"),
+           markers="not slow and not tf"),
     Target("rules", ("src/archscale/heuristics/rules.py",), ("tests/heuristics",)),
 )}
 
@@ -58,7 +62,8 @@ def _config(target: Target) -> str:
              f"paths_to_mutate = {json.dumps(list(target.paths))}",
              f"tests_dir = {json.dumps(list(target.tests))}",
              'also_copy = ["tests", "src", "tools", "bench", "README.md"]',
-             'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-m", "not slow"]']
+             'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-m", '
+             f'{json.dumps(target.markers)}]']
     return "\n".join(lines) + "\n"
 
 
