@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from typing import Any, TextIO
 
 from archscale.errors import SpecError
@@ -156,7 +157,9 @@ def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
 
     debug, kt_config.DEBUG = kt_config.DEBUG, False  # no traceback per skipped trial
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints to stdout
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # keras-tuner prints to stdout; its Gaussian process warns about length scales
+            warnings.filterwarnings("ignore", message="The optimal value found for dimension")
             search = tuner_class()(oracle, hypermodel, runner, directory=parent,
                                    project_name=project)
             search.search(verbose=0)
