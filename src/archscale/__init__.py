@@ -30,13 +30,13 @@ from archscale.version import __version__
 #: Names re-exported lazily (``archscale.report`` imports the reporting layer on first use),
 #: so ``import archscale`` stays light: name -> module that defines it.
 _LAZY = {"bench": "archscale.runner.api", "report": "archscale.reporting.report_builder",
-         "inspect": "archscale.inspection.api"}
+         "tune": "archscale.tuning.api", "inspect": "archscale.inspection.api"}
 
 __all__ = [
     "ArchSpec", "ArchscaleError", "Budget", "Graph", "GraphBuilder", "InputFileError",
     "LayerRow", "Node", "Profile", "ShapeError", "SpecError", "Task", "UnsupportedModelError",
     "__version__", "bench", "build", "build_graph", "inspect", "list_presets", "load_spec",
-    "preset", "profile", "profile_graph", "propose", "report", "spec_from_dict",
+    "preset", "profile", "profile_graph", "propose", "report", "spec_from_dict", "tune",
 ]
 
 

@@ -22,7 +22,8 @@ from archscale.errors import ArchscaleError
 from archscale.version import __version__
 
 #: Verb modules under ``archscale.cli_verbs``, in ``--help`` order.
-VERBS: tuple[str, ...] = ("catalogue", "profile", "bench", "propose", "report", "inspect")
+VERBS: tuple[str, ...] = ("catalogue", "profile", "bench", "propose", "tune", "inspect",
+                         "report")
 
 PROG = "archscale"
 

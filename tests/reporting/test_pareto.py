@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archscale.errors import SpecError
-from archscale.reporting.pareto import front_indices, pareto_front
+from archscale.pareto import front_indices, pareto_front
 
 from .bruteforce import brute_force
 

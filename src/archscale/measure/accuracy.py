@@ -299,8 +299,10 @@ def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: in
     predictions = model.predict(dataset.x_test, batch_size=max(recipe.batch_size, 256),
                                 verbose=0)
     accuracy = float(np.mean(np.argmax(predictions, axis=-1) == dataset.y_test))
+    held_out = history.history.get("val_accuracy") or []  # at the tested (best) epoch
     return SeedRun(test_accuracy=accuracy, best_epoch=int(best) + 1, diverged=False,
-                   divergence=None, **common)
+                   divergence=None, val_accuracy=float(held_out[best]) if best < len(held_out)
+                   else None, **common)
 
 
 # ---------------------------------------------------------------------------------------------

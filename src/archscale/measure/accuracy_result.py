@@ -30,6 +30,9 @@ class SeedRun:
         divergence: Why the run was declared diverged (``None`` otherwise).
         initial_loss: Loss of the initialised model on (up to 1024) training examples.
         final_train_loss: Mean training loss of the last epoch run.
+        val_accuracy: Accuracy on the validation hold-out (carved from the training set) at
+            ``best_epoch``, the weights that were tested; ``None`` when nothing was held out
+            or the run diverged. Not part of ``AccuracyResult.to_row()``.
     """
 
     seed: int
@@ -42,6 +45,7 @@ class SeedRun:
     divergence: str | None
     initial_loss: float
     final_train_loss: float | None
+    val_accuracy: float | None = None
 
 
 @dataclass(frozen=True)

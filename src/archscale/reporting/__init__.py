@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from archscale.reporting.pareto import ParetoResult, pareto_front
+from archscale.pareto import ParetoResult, pareto_front
 from archscale.reporting.report_builder import report
 from archscale.reporting.schema import COLUMN_NAMES, ReportError
 

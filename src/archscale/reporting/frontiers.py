@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from archscale.reporting.pareto import ParetoResult, pareto_front
+from archscale.pareto import ParetoResult, pareto_front
 from archscale.reporting.schema import direction, label
 
 #: Columns whose value depends on the batch size / XLA flag / machine.
