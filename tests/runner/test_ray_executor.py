@@ -169,3 +169,4 @@ def test_ray_options_are_checked_before_anything_is_written(tmp_path, capsys, ar
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert message in line
     assert not db.exists()
+
