@@ -50,8 +50,9 @@ class RayOptions:
 
     Attributes:
         address: ``auto`` (the cluster started on this machine with ``ray start --head``),
-            ``ray://host:port`` (Ray Client), ``host:port``, or None (``RAY_ADDRESS`` if set,
-            else a new local instance; an instance already started in this process is used).
+            ``ray://host:port`` (Ray Client), ``host:port``, or None (``ray.init()``'s default:
+            ``RAY_ADDRESS``, a cluster running on this machine, else a new local instance; an
+            instance already started in this process is used).
         cpus_per_job: CPUs each job reserves (default 1; may be fractional).
         gpus_per_job: GPUs each job reserves (default 0; fractions share a GPU).
     """
