@@ -48,8 +48,8 @@ def test_sweep_of_validates_its_arguments(tmp_path):
         sweep_of(["mlp"], timeout_s=0)
     with pytest.raises(SpecError, match="Received: workers=3"):
         sweep_of(["mlp"], workers=3)
-    with pytest.raises(SpecError, match="executor must be one of auto, fork, spawn"):
-        sweep_of(["mlp"], executor="ray")
+    with pytest.raises(SpecError, match="executor must be one of auto, fork, spawn, ray"):
+        sweep_of(["mlp"], executor="dask")
     with pytest.raises(SpecError, match="one sweep file alone"):
         sweep_of(["mlp", "x.toml"])
     sweep_file = tmp_path / "s.toml"
@@ -62,12 +62,12 @@ def test_sweep_of_validates_its_arguments(tmp_path):
 
 
 def test_executors_come_from_one_table():
-    assert executor_choices() == (AUTO, *EXECUTORS) == ("auto", "fork", "spawn")
+    assert executor_choices() == (AUTO, *EXECUTORS) == ("auto", "fork", "spawn", "ray")
     parser = argparse.ArgumentParser()
     bench_verb.add_arguments(parser)
     (action,) = [a for a in parser._actions if a.dest == "executor"]
     assert tuple(action.choices) == executor_choices() and action.help == executor_help()
-    for name in EXECUTORS:
+    for name in ("fork", "spawn"):  # ray: tests/runner/test_ray_executor.py
         executor = make_executor(name)
         try:
             assert executor.name == name and executor.startup_s == 0.0
@@ -76,7 +76,7 @@ def test_executors_come_from_one_table():
     assert resolve_executor(AUTO) in EXECUTORS
     with pytest.raises(ValueError, match="Received: executor='nope'"):
         make_executor("nope")
-    with pytest.raises(SpecError, match="executor must be one of auto, fork, spawn"):
+    with pytest.raises(SpecError, match="executor must be one of auto, fork, spawn, ray"):
         sweep_from_dict({"executor": "nope", "arch": [{"preset": "mlp"}]})
 
 

@@ -76,6 +76,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="jobs at once for cost/memory/accuracy (1 or 2; latency and peak "
                              "jobs always run alone; default 1 or the sweep's)")
     parser.add_argument("--executor", choices=executor_choices(), help=executor_help())
+    parser.add_argument("--address", metavar="ADDR",
+                        help="--executor ray: the cluster, auto (started here with 'ray start "
+                             "--head') or ray://host:port (default: RAY_ADDRESS, else a new "
+                             "local instance)")
+    parser.add_argument("--cpus-per-job", type=float, metavar="N",
+                        help="--executor ray: CPUs each job reserves (default 1)")
+    parser.add_argument("--gpus-per-job", type=float, metavar="N",
+                        help="--executor ray: GPUs each job reserves (default 0; fractions "
+                             "share a GPU)")
     parser.add_argument("--peak", action=argparse.BooleanOptionalAction, default=None,
                         help="add one machine-peak job (large matmul GFLOP/s) that reports use "
                              "for achieved/peak; default: when latency is measured")
@@ -157,6 +166,29 @@ def sweep_from_args(args: argparse.Namespace) -> Sweep:
     return sweep_of(list(args.targets), xla=args.xla, overrides=overrides, **lists, **common)
 
 
+_EXECUTOR_OPTIONS = ("address", "cpus_per_job", "gpus_per_job")
+
+
+def executor_options_of(args: argparse.Namespace, executor: str) -> dict[str, Any]:
+    """``--address``, ``--cpus-per-job``, ``--gpus-per-job`` as the executor's options.
+
+    Raises:
+        UsageError: one given without ``--executor ray`` (or a sweep's ``executor = "ray"``),
+            a CPU count that is not positive or a GPU count below 0.
+    """
+    options = {k: getattr(args, k) for k in _EXECUTOR_OPTIONS if getattr(args, k) is not None}
+    for key, value in options.items():
+        option = "--" + key.replace("_", "-")
+        if executor != "ray":
+            raise UsageError(f"{option} needs --executor ray. Received: {option}={value!r}, "
+                             f"executor={executor!r}")
+        low_ok = value > 0 if key == "cpus_per_job" else value >= 0
+        if key != "address" and not (low_ok and value != float("inf")):
+            what = "a positive number" if key == "cpus_per_job" else "a number >= 0"
+            raise UsageError(f"{option} must be {what}. Received: {option}={value:g}")
+    return options
+
+
 # ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
@@ -232,15 +264,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a sweep file, presets or spec files, or --list. "
                          "Received: no TARGET")
     sweep = sweep_from_args(args)
+    options = executor_options_of(args, sweep.executor)
     stream = sys.stderr if args.json else sys.stdout
     result = run_bench(sweep, db=args.db, force=args.force, skip_failed=args.skip_failed,
-                       per_seed=args.per_seed, progress=make_progress(stream))
+                       per_seed=args.per_seed, progress=make_progress(stream),
+                       executor_options=options)
     if result.interrupted:
         raise KeyboardInterrupt
     overhead = result.overhead_s_median
     note = f"; per-job overhead median {overhead:.2f}s" if overhead is not None else ""
     if result.startup_s:
-        note += f" (+ {result.startup_s:.1f}s once to start the fork server)"
+        what = "Ray connection" if sweep.executor == "ray" else "fork server"
+        note += f" (+ {result.startup_s:.1f}s once to start the {what})"
     if result.note:
         print(result.note, file=stream)
     print(f"{result.jobs} jobs: {result.ok} ok and {result.failed} failed in this run, "

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from archscale.errors import InputFileError, SpecError
 from archscale.reference_archs.registry import list_presets
 from archscale.runner.executors import executor_choices
+from archscale.runner.executors.base import check_executor
 from archscale.runner.jobs import expand
 from archscale.runner.measurements import MEASUREMENTS, resolve_settings
 from archscale.runner.rows import aggregate_rows
@@ -192,7 +193,8 @@ def _override_sweep(sweep: Sweep, peak: bool | None, timeout_s: float | None) ->
 
 def run_bench(sweep: Sweep, *, db: str | None = None, force: bool = False,
               skip_failed: bool = False, per_seed: bool = False,
-              progress: ProgressSink | None = None) -> BenchResult:
+              progress: ProgressSink | None = None,
+              executor_options: Mapping[str, Any] | None = None) -> BenchResult:
     """Run a sweep into a store and read back its rows.
 
     Args:
@@ -202,13 +204,18 @@ def run_bench(sweep: Sweep, *, db: str | None = None, force: bool = False,
         skip_failed: Do not retry jobs stored as failed.
         per_seed: One row per seed instead of seeds aggregated (accuracy).
         progress: Receives start/job events (``progress.make_progress``); None: silent.
+        executor_options: Options of the sweep's executor (``ray``: ``address``,
+            ``cpus_per_job``, ``gpus_per_job``; see ``executors.ray.RayOptions``).
 
     Returns:
         The ``BenchResult``. Ctrl-C stops the run: the result then has ``interrupted=True``.
 
     Raises:
         InputFileError: an unusable ``db``.
+        SpecError: bad executor options, or ``ray`` without Ray installed (before the store
+            is opened).
     """
+    check_executor(sweep.executor, executor_options)
     jobs = expand(sweep)
     interrupted = False
     with open_store(db) as store:
@@ -216,7 +223,7 @@ def run_bench(sweep: Sweep, *, db: str | None = None, force: bool = False,
             summary = run_sweep(jobs, store, name=sweep.name, source=sweep.source, force=force,
                                 skip_failed=skip_failed, workers=sweep.workers,
                                 progress=progress, executor=sweep.executor,
-                                reraise_interrupt=False)
+                                executor_options=executor_options, reraise_interrupt=False)
         finally:
             if progress is not None:
                 progress.close()
@@ -238,7 +245,8 @@ def bench(targets: str | Sequence[str] | Mapping[str, Any] | Sweep, *,
           overrides: Mapping[str, Any] | None = None, peak: bool | None = None,
           workers: int | None = None, executor: str | None = None, db: str | None = None,
           force: bool = False, skip_failed: bool = False, per_seed: bool = False,
-          progress: ProgressSink | None = None) -> BenchResult:
+          progress: ProgressSink | None = None,
+          executor_options: Mapping[str, Any] | None = None) -> BenchResult:
     """Benchmark architectures, each job in its own process, and keep every result.
 
     The Python face of ``archscale bench``. Each job (one measurement of one architecture at
@@ -258,6 +266,8 @@ def bench(targets: str | Sequence[str] | Mapping[str, Any] | Sweep, *,
         per_seed: One row per seed instead of seeds aggregated (accuracy).
         progress: Receives start/job events (``archscale.runner.progress.make_progress``);
             None runs silently.
+        executor_options: Options of the executor; ``executor="ray"`` takes ``address``
+            (``auto``, ``ray://host:port``), ``cpus_per_job`` and ``gpus_per_job``.
 
     Returns:
         A ``BenchResult``: ``rows`` (flat result rows), counts of ``ok`` / ``failed`` /
@@ -279,7 +289,7 @@ def bench(targets: str | Sequence[str] | Mapping[str, Any] | Sweep, *,
                      seeds=seeds, timeout_s=timeout_s, xla=xla, overrides=overrides, peak=peak,
                      workers=workers, executor=executor)
     return run_bench(sweep, db=db, force=force, skip_failed=skip_failed, per_seed=per_seed,
-                     progress=progress)
+                     progress=progress, executor_options=executor_options)
 
 
 @dataclass(frozen=True)

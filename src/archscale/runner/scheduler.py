@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
-from archscale.runner.executors import AUTO
+from archscale.runner.executors import AUTO, resolve_executor
 from archscale.runner.executors.base import Executor, make_executor
 from archscale.runner.jobs import Job
 from archscale.runner.planner import plan
@@ -83,7 +83,8 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
               force: bool = False, skip_failed: bool = False, workers: int = 1,
               progress: ProgressSink | None = None,
               worker_env: Mapping[str, str] | None = None,
-              executor: str = AUTO, reraise_interrupt: bool = True) -> RunSummary:
+              executor: str = AUTO, executor_options: Mapping[str, Any] | None = None,
+              reraise_interrupt: bool = True) -> RunSummary:
     """Run the jobs that the store does not hold yet and store each result.
 
     Args:
@@ -93,10 +94,13 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
         source: Sweep file or command line (recorded in ``runs``).
         force: Re-measure jobs that are stored already.
         skip_failed: Do not re-run jobs stored as failed (default: re-run them).
-        workers: Jobs run at once (1 or 2); exclusive (timing) jobs always run alone.
+        workers: Jobs run at once (1 or 2; more where the executor has ``slots``: Ray runs
+            as many as the cluster has room for); exclusive (timing) jobs always run alone.
         progress: Receives start/job events.
         worker_env: Environment of the workers (default: this process's).
-        executor: ``auto`` or a name of ``executors.EXECUTORS`` (``fork``, ``spawn``).
+        executor: ``auto`` or a name of ``executors.EXECUTORS`` (``fork``, ``spawn``, ``ray``).
+        executor_options: The executor's options (``ray``: ``address``, ``cpus_per_job``,
+            ``gpus_per_job``).
         reraise_interrupt: On Ctrl-C, let the ``KeyboardInterrupt`` propagate (default);
             False: return the summary with ``interrupted=True``.
 
@@ -105,10 +109,14 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
 
     Raises:
         ValueError: an unknown executor name.
+        SpecError: bad executor options, or Ray missing for ``ray``.
     """
     start = time.perf_counter()
-    runner = make_executor(executor, worker_env)
+    resolve_executor(executor)
     todo, skip = plan(jobs, store, force=force, skip_failed=skip_failed)
+    # Made only when there is something to run (starting Ray takes seconds).
+    runner = make_executor(executor, worker_env, executor_options) if todo else _Idle()
+    workers = max(workers, int(getattr(runner, "slots", 1)))
     summary = RunSummary(jobs=list(jobs), skipped=[j.key for j in skip])
     summary.run_id = store.start_run(name, source, len(jobs), len(skip))
     if progress is not None:
@@ -156,6 +164,16 @@ def run_sweep(jobs: Sequence[Job], store: Store, *, name: str = "sweep", source:
         store.finish_run(summary.run_id, ok=summary.ok, failed=summary.failed,
                          wall_s=summary.wall_s, overhead_s_median=summary.overhead_s_median)
     return summary
+
+
+class _Idle:
+    """The executor of a run with nothing to run."""
+
+    startup_s = 0.0
+    note: str | None = None
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def _run_parallel(one: Any, jobs: Sequence[Job], workers: int, stopping: threading.Event,

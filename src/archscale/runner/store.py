@@ -95,6 +95,30 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _refuse_foreign(conn: sqlite3.Connection, path: str) -> None:
+    """Raise before anything is written when ``path`` holds tables but is not an archscale
+    store, or was written by a newer schema (reads only: the file stays untouched).
+
+    Raises:
+        InputFileError: a foreign SQLite file or a newer schema.
+        sqlite3.DatabaseError: not a SQLite file (corrupted).
+    """
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE "
+                                               "type='table'")}
+    if not tables:
+        return
+    if not {"meta", "results", "runs"} <= tables:
+        raise InputFileError(f"{path!r} is not an archscale result store (it has the tables "
+                             f"{', '.join(sorted(tables))}); pass another --db. "
+                             f"Received: --db={path!r}")
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    version = row[0] if row else None
+    if version != SCHEMA_VERSION:
+        raise InputFileError(f"result store {path!r} has schema version {version!r}; this "
+                             f"archscale reads version {SCHEMA_VERSION!r} (written by a newer "
+                             f"archscale? upgrade, or pass another --db). Received: --db={path!r}")
+
+
 class Store:
     """A result store in one SQLite file (created on first use, WAL journal).
 
@@ -112,6 +136,7 @@ class Store:
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+            _refuse_foreign(self._conn, path)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             with self._conn:
@@ -119,7 +144,16 @@ class Store:
                 self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                    (SCHEMA_VERSION,))
         except sqlite3.Error as exc:
+            self._close_quietly()
             raise InputFileError(f"cannot open result store {path!r}: {exc}") from None
+        except InputFileError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -34,12 +34,15 @@ class ExecutorKind:
             job processes' environment or None) and, for ``auto``, ``auto_available()``.
         summary: One phrase for the ``--executor`` help.
         auto: Whether ``auto`` may pick it (where its ``auto_available()`` is true).
+        options: The keyword options ``EXECUTOR(env, **options)`` takes (the module's
+            ``check_options(**options)`` validates them before any job runs).
     """
 
     name: str
     module: str
     summary: str
     auto: bool = False
+    options: tuple[str, ...] = ()
 
     def load(self) -> ModuleType:
         """The imported module."""
@@ -51,6 +54,10 @@ EXECUTORS: dict[str, ExecutorKind] = {kind.name: kind for kind in (
                  "TensorFlow jobs fork from a server that imported TensorFlow once", auto=True),
     ExecutorKind("spawn", "archscale.runner.executors.spawn", "a fresh interpreter per job",
                  auto=True),
+    ExecutorKind("ray", "archscale.runner.executors.ray",
+                 "each job a Ray task on a local instance or a cluster (--address); "
+                 "pip install 'archscale[ray]'",
+                 options=("address", "cpus_per_job", "gpus_per_job")),
 )}
 
 
