@@ -14,9 +14,11 @@ NOT_EMITTED = {
     "input": "to_keras makes it with keras.Input, not a layer",
     "scale": "ConvNeXt's LayerScale is private to keras.applications; read, not built",
     "slice": "read from Cropping layers and x[...] operations; no family builds it",
+    "reduce": "read from keras.ops reductions (mean, any, ...); no family builds it",
     "unsupported": "it stands for a Keras layer archscale cannot translate",
 }
 NOT_READ = {
+    "reduce": "read from Keras operations (OPERATION_READERS), not from a layer class",
     "input": "from_keras makes it from the model's input tensors, not from a layer",
     "unsupported": "the fallback for every layer without a reader",
 }

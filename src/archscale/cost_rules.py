@@ -278,6 +278,11 @@ def cost_broadcast(node: Node, ins: list[Shape]) -> OpCost:
     return OpCost(flops=per * node.elements)
 
 
+def cost_reduce(node: Node, ins: list[Shape]) -> OpCost:
+    """Reduction: 1 FLOP per input element."""
+    return OpCost(flops=math.prod(ins[0]))
+
+
 def cost_upsample(node: Node, ins: list[Shape]) -> OpCost:
     """Up-sampling: nearest copies (0 FLOPs); other interpolations 4 per output element."""
     return OpCost(flops=0 if node.attrs["interpolation"] == "nearest" else 4 * node.elements)

@@ -21,7 +21,7 @@ from archscale.cost_rules import (CostRule, cost_activation, cost_attention, cos
                                   cost_depthwise, cost_einsum, cost_elementwise, cost_embedding,
                                   cost_free, cost_global_pool, cost_group_norm, cost_layer_norm,
                                   cost_mha, cost_normalization, cost_pool, cost_prelu,
-                                  cost_rescaling, cost_rnn, cost_scale, cost_separable,
+                                  cost_reduce, cost_rescaling, cost_rnn, cost_scale, cost_separable,
                                   cost_unit_norm, cost_unsupported, cost_upsample)
 from archscale.saved_rules import (SavedRule, saved_activation, saved_all_inputs,
                                    saved_all_inputs_and_output, saved_broadcast,
@@ -32,7 +32,7 @@ from archscale.shapes import (ShapeRule, shape_attention, shape_broadcast, shape
                               shape_concat, shape_conv, shape_conv_transpose, shape_dense,
                               shape_depthwise, shape_einsum, shape_elementwise,
                               shape_embedding, shape_flatten, shape_global_pool, shape_pool,
-                              shape_repeat, shape_reshape, shape_rnn, shape_same,
+                              shape_reduce, shape_repeat, shape_reshape, shape_rnn, shape_same,
                               shape_separable, shape_slice, shape_transpose, shape_upsample,
                               shape_zero_pad)
 
@@ -182,6 +182,9 @@ OP_RULES: Mapping[str, OpRules] = {
         "fn, constants (scalar operands; tensors broadcast NumPy-style)",
         shape_broadcast, cost_broadcast, saved_broadcast,
         "(operands - 1) per output element, at least 1; average + 1"),
+    "reduce": OpRules(
+        "fn, axes (non-batch, 0-based), keepdims",
+        shape_reduce, cost_reduce, saved_all_inputs, "1 per input element"),
     "upsample": OpRules(
         "size, interpolation",
         shape_upsample, cost_upsample, saved_nothing,

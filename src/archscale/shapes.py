@@ -179,14 +179,20 @@ def shape_upsample(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
 
 
 def shape_slice(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
-    """Slicing (cropping, ``x[...]``): ``index`` holds one int (the axis is dropped) or one
-    ``(start, stop, step)`` per leading axis (batch excluded); the other axes are kept."""
+    """Slicing (cropping, ``x[...]``): ``index`` holds, per leading axis (batch excluded), an
+    int (the axis is dropped), a ``(start, stop, step)`` or ``None`` (a new size-1 axis);
+    the other axes are kept."""
     (x,) = ins
     index = tuple(a["index"])
-    if len(index) > len(x):
+    if sum(k is not None for k in index) > len(x):
         raise ShapeError(f"layer {name!r}: too many indices for shape {x}. Received: {index}")
-    out = []
-    for size, key in zip(x, index):
+    out, axis = [], 0
+    for key in index:
+        if key is None:
+            out.append(1)
+            continue
+        size = x[axis]
+        axis += 1
         if isinstance(key, int):
             if not -size <= key < size:
                 raise ShapeError(f"layer {name!r}: index {key} out of range for size {size}")
@@ -195,7 +201,7 @@ def shape_slice(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
         if length <= 0:
             raise ShapeError(f"layer {name!r} would produce an empty output. Received: {key}")
         out.append(length)
-    return tuple(out) + x[len(index):]
+    return tuple(out) + x[axis:]
 
 
 def shape_transpose(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
@@ -223,6 +229,15 @@ def shape_broadcast(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
             raise ShapeError(f"layer {name!r}: input shapes do not broadcast. Received: {ins}")
         out.append(big.pop())
     return tuple(out)
+
+
+def shape_reduce(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Reduction (mean, sum, any, ...) over ``axes`` (non-batch, 0-based)."""
+    (x,) = ins
+    axes = set(a["axes"])
+    if a["keepdims"]:
+        return tuple(1 if i in axes else s for i, s in enumerate(x))
+    return tuple(s for i, s in enumerate(x) if i not in axes)
 
 
 def shape_attention(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:

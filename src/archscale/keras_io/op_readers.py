@@ -120,6 +120,8 @@ def _index_key(key: Any) -> tuple:
         if isinstance(item, Mapping) and item.get("class_name") == "__slice__":
             conf = item["config"]
             out.append((conf.get("start"), conf.get("stop"), conf.get("step")))
+        elif item is None:
+            out.append(None)
         elif isinstance(item, bool) or not isinstance(item, int):
             raise Untranslatable(f"index {item!r}")
         else:
@@ -136,6 +138,20 @@ def read_get_item(g: GraphBuilder, c, ins, name, rank, call):
     return g.layer("slice", ins[0], name=name, index=key[1:])
 
 
+def _reduce(fn: str):
+    def read(g: GraphBuilder, c, ins, name, rank, call):
+        axis = _axis(c, call, 1, None)
+        axes = range(1, rank) if axis is None else \
+            ((axis,) if isinstance(axis, int) else tuple(axis))
+        axes = tuple(a % rank for a in axes)
+        if 0 in axes:
+            raise Untranslatable("reduction over the batch axis")
+        keepdims = bool(c.get("keepdims", call.kwargs.get("keepdims", False)))
+        return g.layer("reduce", ins[0], name=name, fn=fn, axes=tuple(a - 1 for a in axes),
+                       keepdims=keepdims)
+    return read
+
+
 #: Keras operation class name -> reader.
 OPERATION_READERS = {
     **{name: _elementwise(fn) for name, fn in ELEMENTWISE_OPS.items()},
@@ -146,4 +162,6 @@ OPERATION_READERS = {
     "Squeeze": read_squeeze,
     "Transpose": read_transpose,
     "GetItem": read_get_item,
+    **{name: _reduce(name.lower()) for name in ("Any", "All", "Mean", "Sum", "Max", "Min",
+                                                 "Prod")},
 }
