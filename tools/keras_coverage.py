@@ -118,15 +118,20 @@ def measure(name: str) -> dict:
             "profile_s": round(elapsed, 4), "profiler_s": round(profiler_s, 2)}
 
 
-def run() -> None:
-    """Measure every model not yet in the results file, one subprocess each."""
+def run(redo: tuple[str, ...] = ()) -> None:
+    """Measure every model not yet in the results file (or named in ``redo``), one
+    subprocess each."""
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     from keras_models import HAND_BUILT
 
     done = set()
     if os.path.exists(RESULTS):
         with open(RESULTS, encoding="utf-8") as handle:
-            done = {json.loads(line)["name"] for line in handle if line.strip()}
+            kept = [line for line in handle if line.strip()
+                    and json.loads(line)["name"] not in redo]
+        with open(RESULTS, "w", encoding="utf-8") as handle:
+            handle.writelines(kept)
+        done = {json.loads(line)["name"] for line in kept}
     names = list(HAND_BUILT) + _application_names()
     for name in names:
         if name in done:
@@ -180,4 +185,4 @@ if __name__ == "__main__":
     elif verb == "readme":
         readme()
     else:
-        run()
+        run(tuple(sys.argv[2:]))

@@ -241,8 +241,11 @@ def read_rescaling(g: GraphBuilder, c, ins, name, rank, call):
 
 def read_normalization(g: GraphBuilder, c, ins, name, rank, call):
     last_axis(c, rank)
-    if c.get("mean") is not None or c.get("variance") is not None or c.get("invert"):
-        raise Untranslatable("normalization with constant statistics")
+    if c.get("invert"):
+        raise Untranslatable("inverted normalization")
+    if c.get("mean") is not None or c.get("variance") is not None:
+        # constant statistics (ConvNeXt's pre-stem): no weights, subtract and divide
+        return g.layer("elementwise", ins, name=name, fn="normalize", constants=2)
     return g.normalization(ins[0], name=name)
 
 
