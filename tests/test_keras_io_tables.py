@@ -62,6 +62,9 @@ def _sample(class_name):
     if class_name == "LayerScale":
         from keras.src.applications.convnext import LayerScale
         return (4, 4, 2), None, LayerScale(1e-6, 2)
+    if class_name == "CustomScaleLayer":
+        from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+        return (4, 4, 2), None, CustomScaleLayer(0.17)
     if class_name == "Bidirectional":
         return (8, 4), None, layers.Bidirectional(layers.LSTM(3))
     if class_name == "TimeDistributed":
@@ -83,7 +86,7 @@ def _sample(class_name):
     return shape, None, getattr(layers, class_name)(*args)
 
 
-_MULTI_INPUT = ("Add", "Multiply", "Subtract", "Average", "Maximum", "Minimum", "Concatenate",
+_MULTI_INPUT = ("CustomScaleLayer", "Add", "Multiply", "Subtract", "Average", "Maximum", "Minimum", "Concatenate",
                 "Attention", "AdditiveAttention")
 
 

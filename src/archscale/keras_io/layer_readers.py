@@ -275,3 +275,10 @@ def read_layer_scale(g: GraphBuilder, c, ins, name, rank, call):
     if g.shape(ins[0])[-1] != c.get("projection_dim", g.shape(ins[0])[-1]):
         raise ShapeError(f"layer {name!r}: projection_dim differs from the channels")
     return g.layer("scale", ins[0], name=name)
+
+
+def read_custom_scale(g: GraphBuilder, c, ins, name, rank, call):
+    """InceptionResNetV2's ``CustomScaleLayer``: ``inputs[0] + inputs[1] * scale``."""
+    if len(ins) != 2 or not isinstance(c.get("scale"), (int, float)):
+        raise Untranslatable("CustomScaleLayer call")
+    return g.layer("elementwise", ins, name=name, fn="scaled_add", constants=1)

@@ -76,6 +76,7 @@ READERS: dict[str, LayerReader] = {
     "Softmax": LayerReader("activation", lr.read_softmax),
     "PReLU": LayerReader("prelu", lr.read_prelu),
     "LayerScale": LayerReader("scale", lr.read_layer_scale),
+    "CustomScaleLayer": LayerReader("elementwise", lr.read_custom_scale),
     **_by_rank("max_pool", lr.read_pool("max_pool"), "MaxPooling"),
     **_by_rank("avg_pool", lr.read_pool("avg_pool"), "AveragePooling"),
     **_by_rank("global_avg_pool", lr.read_global_pool("global_avg_pool"),
