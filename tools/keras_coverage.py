@@ -153,6 +153,14 @@ def table() -> str:
             "archscale | TF profiler |", "|---|---:|:-:|:-:|---|---:|---:|"]
     with open(RESULTS, encoding="utf-8") as handle:
         results = [json.loads(line) for line in handle if line.strip()]
+    results.sort(key=lambda r: (r["name"][0].isupper(), r["name"].lower()))
+    good = [r for r in results if "error" not in r]
+    exact = sum(r["params"] == r["keras_params"] and r["trainable"] == r["keras_trainable"]
+                for r in good)
+    summary = (f"{len(results)} models: params exact in {exact}, "
+               f"2 x MACs equal to the profiler in "
+               f"{sum(2 * r['macs'] == r['profiler_flops'] for r in good)}, "
+               f"unsupported layers in {sum(bool(r['unsupported']) for r in good)}.")
     for r in results:
         if "error" in r:
             rows.append(f"| {r['name']} | error: {r['error']} | | | | | |")
@@ -164,7 +172,7 @@ def table() -> str:
             f"{'yes' if macs_ok else 'NO (%s vs %s)' % (2 * r['macs'], r['profiler_flops'])} | "
             f"{', '.join(r['unsupported']) or '-'} | {r['profile_s'] * 1000:.0f} ms | "
             f"{r['profiler_s']:.1f} s |")
-    return "\n".join(rows)
+    return summary + "\n\n" + "\n".join(rows)
 
 
 def readme() -> None:

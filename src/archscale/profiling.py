@@ -1,8 +1,9 @@
 """Profile and build a spec, a graph, a Keras model or a model/spec file.
 
-The light path: ``profile`` of an ``ArchSpec``, a ``Graph`` or a spec ``.json`` file never
-imports TensorFlow; ``build`` and profiling a live ``keras.Model`` or a ``.keras`` file import
-it lazily, through ``archscale.keras_io``.
+The light path: ``profile`` of an ``ArchSpec``, a ``Graph``, a spec ``.json`` file or a
+``.keras`` file (read from its ``config.json``) never imports TensorFlow; ``build``, profiling
+a live ``keras.Model`` and the Keras fall-back for files with custom classes import it lazily,
+through ``archscale.keras_io``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def profile(target: Any) -> Profile:
 
     Args:
         target: ``ArchSpec`` (no TensorFlow import), ``Graph``, ``keras.Model``, or a path to a
-            ``.keras`` model file or to a spec ``.json`` file.
+            ``.keras`` model file (no TensorFlow import unless it holds custom classes; see
+            ``profile_file``), a legacy ``.h5`` file or a spec ``.json`` file.
 
     Returns:
         The ``Profile``: totals, per-layer rows, memory estimates and ``unsupported`` layers.
