@@ -388,13 +388,15 @@ def test_python_dash_m_catalogue_json():
 
 @pytest.fixture(scope="module")
 def keras_files(tmp_path_factory):
-    """A saved mnist1d_cnn, a model with an untranslatable LSTM and a garbage .keras file."""
+    """A saved mnist1d_cnn, a model with an untranslatable ConvLSTM1D and a garbage .keras
+    file."""
     import keras
 
     root = tmp_path_factory.mktemp("models")
     archscale.build(archscale.preset("mnist1d_cnn")).save(root / "m.keras")
-    inputs = keras.Input((10, 4))
-    outputs = keras.layers.Dense(3)(keras.layers.LSTM(8)(inputs))
+    inputs = keras.Input((10, 6, 4))
+    hidden = keras.layers.Flatten()(keras.layers.ConvLSTM1D(8, 3, name="lstm")(inputs))
+    outputs = keras.layers.Dense(3)(hidden)
     keras.Model(inputs, outputs, name="lstm_model").save(root / "lstm.keras")
     (root / "garbage.keras").write_bytes(os.urandom(256))
     return root
@@ -415,16 +417,18 @@ def test_keras_unsupported_layers_are_shown(capsys, keras_files):
     path = str(keras_files / "lstm.keras")
     code, out, _ = run_cli(capsys, "profile", path)
     assert code == 0
-    assert "UNSUPPORTED LSTM" in out
-    assert "UNSUPPORTED layers (1)" in out and "lstm (LSTM)" in out
+    assert "UNSUPPORTED ConvLSTM1D" in out
+    assert "UNSUPPORTED layers (1)" in out and "lstm (ConvLSTM1D)" in out
     assert "without unsupported layers" in out
+    assert "read with Keras (safe mode)" in out  # the config alone cannot give its weights
     data = run_json(capsys, "profile", path)
-    assert data["unsupported"] == ["lstm (LSTM)"] and data["params"] == 443
+    assert data["unsupported"] == ["lstm (ConvLSTM1D)"]
+    assert data["params"] == 4 * (3 * 4 * 8 + 3 * 8 * 8 + 8) + 4 * 8 * 3 + 3
 
 
 @pytest.mark.tf
 @pytest.mark.parametrize("argv, fragment", [
-    (["garbage.keras"], "cannot load model file"),
+    (["garbage.keras"], "not a valid .keras archive"),
     (["m.keras", "--classes", "3"], "apply to presets and spec files"),
     (["m.keras", "--set", "widths=[2]"], "not to a saved model"),
 ])
@@ -438,4 +442,5 @@ def test_console_script_garbage_keras_is_one_line(keras_files):
     proc = run_subprocess("profile", str(keras_files / "garbage.keras"))
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("archscale profile: error: cannot load model file")
+    assert proc.stderr.startswith("archscale profile: error: ") and \
+        "not a valid .keras archive" in proc.stderr

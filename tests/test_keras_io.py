@@ -45,14 +45,15 @@ def test_nested_models_shared_layers_and_unsupported_layers():
 def test_unsupported_layer_keeps_keras_params_but_no_macs():
     import keras
 
-    x = keras.Input((20, 3))
-    y = keras.layers.LSTM(5)(x)
+    x = keras.Input((20, 6, 3))
+    y = keras.layers.ConvLSTM1D(5, 3)(x)
+    y = keras.layers.Flatten()(y)
     y = keras.layers.Dense(2)(y)
     model = keras.Model(x, y)
     prof = archscale.profile(model)
     assert prof.params == model.count_params()
-    assert prof.macs == 5 * 2
-    assert len(prof.unsupported) == 1 and "LSTM" in prof.unsupported[0]
+    assert prof.macs == 4 * 5 * 2
+    assert len(prof.unsupported) == 1 and "ConvLSTM1D" in prof.unsupported[0]
 
 
 def test_channels_first_conv_is_unsupported_not_miscounted():
@@ -105,7 +106,7 @@ def test_load_model_errors(tmp_path):
         load_model(tmp_path / "missing.keras")
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(InputFileError, match="cannot load model file"):
+    with pytest.raises(InputFileError, match="not a valid .keras archive"):
         load_model(bad)
     other = tmp_path / "model.txt"
     other.write_text("x")

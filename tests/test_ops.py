@@ -37,9 +37,10 @@ def test_ops_defined_once_and_the_rule_views_come_from_the_table():
 
 
 def test_views_and_weighted_ops():
-    assert ops.TRAIN_VIEW_OPS == {"flatten", "reshape"}
-    assert ops.INFERENCE_VIEW_OPS == {"flatten", "reshape", "dropout"}
-    assert ops.WEIGHTED_OPS == {"conv", "depthwise_conv", "dense"}
+    assert ops.TRAIN_VIEW_OPS == {"flatten", "reshape", "identity"}
+    assert ops.INFERENCE_VIEW_OPS == {"flatten", "reshape", "dropout", "identity"}
+    assert ops.WEIGHTED_OPS == {"conv", "depthwise_conv", "dense", "separable_conv",
+                                "conv_transpose", "einsum_dense"}
 
 
 def test_flops_doc_covers_every_op_once():

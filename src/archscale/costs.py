@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from archscale.cost_rules import ELEMENTWISE_FLOPS_PER_ELEMENT, OpCost
+from archscale.cost_rules import ELEMENTWISE_FLOPS_PER_ELEMENT, OpCost, int8_weights
 from archscale.errors import SpecError
 from archscale.graph import weighted_depth
 from archscale.memory_model import (ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES,
@@ -105,6 +105,10 @@ class Profile:
         unsupported: ``"name (ClassName)"`` of layers whose MACs/FLOPs are unknown.
         depth: Longest chain of conv/dense layers.
         graph: The graph the profile was read from.
+        int8_params: How many of ``params`` are held in int8 (quantized kernels), whatever
+            ``dtype`` the memory figures are asked for.
+        notes: What the profile could not take from the analytic rules alone (frozen layers,
+            held weights that differ from the rule, a fall-back to Keras), one line each.
     """
 
     name: str
@@ -117,12 +121,14 @@ class Profile:
     unsupported: tuple[str, ...]
     depth: int
     graph: Graph
+    int8_params: int = 0
+    notes: tuple[str, ...] = ()
 
     # -- memory ------------------------------------------------------------------------------
 
     def weight_bytes(self, dtype: str = "float32") -> int:
-        """Bytes of all weights (trainable and not)."""
-        return self.params * dtype_bytes(dtype)
+        """Bytes of all weights (trainable and not): int8 weights 1 byte, the rest ``dtype``."""
+        return (self.params - self.int8_params) * dtype_bytes(dtype) + self.int8_params
 
     def activation_bytes(self, batch_size: int = 1, dtype: str = "float32") -> dict[str, int]:
         """Bytes of each layer's output tensor at ``batch_size``, keyed by layer name."""
@@ -219,6 +225,8 @@ class Profile:
             "dtype": dtype,
             **self.memory_summary(batch_size, dtype),
             "unsupported": list(self.unsupported),
+            **({"int8_params": self.int8_params} if self.int8_params else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
             "layers": [row.to_dict() for row in self.layers],
         }
 
@@ -227,19 +235,37 @@ def node_cost(graph: Graph, node: Node) -> OpCost:
     """Cost of one node via ``COST_RULES``.
 
     A node that re-uses another node's weights (a Keras layer called twice, marked
-    ``shared_with`` by ``from_keras``) costs MACs and FLOPs but no parameters.
+    ``shared_with`` by ``from_keras``) costs MACs and FLOPs but no parameters. A node read
+    from a Keras model carries what the layer holds: ``frozen`` (``trainable=False``: every
+    weight non-trainable) and ``held`` (``(trainable, non_trainable)`` counted from the
+    model's own weights), which win over the rule's split.
     """
     cost = COST_RULES[node.op](node, graph.input_shapes(node))
-    if node.attrs.get("shared_with"):
+    a = node.attrs
+    if a.get("shared_with"):
         return OpCost(0, 0, cost.macs, cost.flops)
+    if a.get("held") is not None:
+        return OpCost(a["held"][0], a["held"][1], cost.macs, cost.flops)
+    if a.get("frozen"):
+        return OpCost(0, cost.trainable_params + cost.non_trainable_params, cost.macs,
+                      cost.flops)
     return cost
 
 
-def profile_graph(graph: Graph) -> Profile:
+def _int8_params(graph: Graph, node: Node) -> int:
+    if node.attrs.get("shared_with"):
+        return 0
+    held = node.attrs.get("held_int8")
+    return int8_weights(node, graph.input_shapes(node)) if held is None else held
+
+
+def profile_graph(graph: Graph, notes: tuple[str, ...] = ()) -> Profile:
     """Read every node's cost off ``graph`` and total them.
 
     Args:
         graph: A graph built by a family or by ``from_keras``.
+        notes: Lines about the graph as a whole (a fall-back to Keras, ...); the nodes' own
+            ``note`` attributes follow them in ``Profile.notes``.
 
     Returns:
         The ``Profile``.
@@ -253,10 +279,12 @@ def profile_graph(graph: Graph) -> Profile:
     trainable = sum(r.trainable_params for r in rows)
     total = sum(r.params for r in rows)
     unsupported = tuple(f"{n.name} ({n.attrs['class_name']})" for n in graph.nodes
-                        if n.op == "unsupported")
+                        if n.op == "unsupported" and not n.attrs.get("output_index"))
+    int8 = sum(_int8_params(graph, n) for n in graph.nodes)
+    notes = tuple(notes) + tuple(n.attrs["note"] for n in graph.nodes if n.attrs.get("note"))
     return Profile(graph.name, total, trainable, total - trainable, sum(r.macs for r in rows),
                    sum(r.flops for r in rows), tuple(rows), unsupported, weighted_depth(graph),
-                   graph)
+                   graph, int8, notes)
 
 
 def ops_table() -> Mapping[str, str]:

@@ -19,7 +19,8 @@ __all__ = ["ACTIVATIONS", "OPS", "PADDINGS", "Graph", "GraphBuilder", "Node", "S
            "weighted_depth"]
 
 ACTIVATIONS = ("linear", "relu", "relu6", "swish", "silu", "sigmoid", "hard_sigmoid",
-               "hard_swish", "softmax", "gelu", "tanh", "elu", "selu", "leaky_relu")
+               "hard_swish", "softmax", "gelu", "tanh", "elu", "selu", "leaky_relu",
+               "softplus", "softsign", "mish", "exponential", "hard_tanh", "log_softmax")
 
 PADDINGS = ("same", "valid")
 

@@ -16,17 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from archscale.cost_rules import (CostRule, cost_activation, cost_batch_norm, cost_conv, cost_dense,
-                                  cost_depthwise, cost_elementwise, cost_free, cost_global_pool,
-                                  cost_layer_norm, cost_normalization, cost_pool, cost_rescaling,
-                                  cost_unsupported)
+from archscale.cost_rules import (CostRule, cost_activation, cost_attention, cost_batch_norm,
+                                  cost_broadcast, cost_conv, cost_conv_transpose, cost_dense,
+                                  cost_depthwise, cost_einsum, cost_elementwise, cost_embedding,
+                                  cost_free, cost_global_pool, cost_group_norm, cost_layer_norm,
+                                  cost_mha, cost_normalization, cost_pool, cost_prelu,
+                                  cost_reduce, cost_rescaling, cost_rnn, cost_scale, cost_separable,
+                                  cost_unit_norm, cost_unsupported, cost_upsample)
 from archscale.saved_rules import (SavedRule, saved_activation, saved_all_inputs,
-                                   saved_all_inputs_and_output, saved_dropout_mask, saved_input,
-                                   saved_input_and_output, saved_layer_norm, saved_max_pool,
-                                   saved_nothing, saved_weighted)
-from archscale.shapes import (ShapeRule, shape_channel_pad, shape_concat, shape_conv, shape_dense,
-                              shape_depthwise, shape_elementwise, shape_flatten, shape_global_pool,
-                              shape_pool, shape_reshape, shape_same, shape_zero_pad)
+                                   saved_all_inputs_and_output, saved_broadcast,
+                                   saved_dropout_mask, saved_input, saved_input_and_output,
+                                   saved_layer_norm, saved_max_pool, saved_nothing,
+                                   saved_weighted)
+from archscale.shapes import (ShapeRule, shape_attention, shape_broadcast, shape_channel_pad,
+                              shape_concat, shape_conv, shape_conv_transpose, shape_dense,
+                              shape_depthwise, shape_einsum, shape_elementwise,
+                              shape_embedding, shape_flatten, shape_global_pool, shape_pool,
+                              shape_reduce, shape_repeat, shape_reshape, shape_rnn, shape_same,
+                              shape_separable, shape_slice, shape_transpose, shape_upsample,
+                              shape_zero_pad)
 
 _WEIGHTED_FLOPS = "2*macs + 1 per output element for the bias + activation table"
 _DATA_MOVEMENT = "0 (data movement)"
@@ -130,6 +138,69 @@ OP_RULES: Mapping[str, OpRules] = {
         "(per-channel mean and variance, non-trainable; Keras ``Normalization``)",
         shape_same, cost_normalization, saved_nothing,
         "2 per element (subtract mean, divide by std)"),
+    "separable_conv": OpRules(
+        "filters, kernel, strides, padding, dilation, depth_multiplier, use_bias, activation",
+        shape_separable, cost_separable, saved_weighted, _WEIGHTED_FLOPS, weighted=True),
+    "conv_transpose": OpRules(
+        "filters, kernel, strides, padding, output_padding, dilation, use_bias, activation",
+        shape_conv_transpose, cost_conv_transpose, saved_weighted, _WEIGHTED_FLOPS,
+        weighted=True),
+    "embedding": OpRules(
+        "input_dim, output_dim (lora_rank, quantized)",
+        shape_embedding, cost_embedding, saved_nothing, "0 (a table lookup)"),
+    "einsum_dense": OpRules(
+        "equation, output_shape, bias_axes, activation (lora_rank, quantized)",
+        shape_einsum, cost_einsum, saved_weighted, _WEIGHTED_FLOPS, weighted=True),
+    "multi_head_attention": OpRules(
+        "num_heads, key_dim, value_dim, output_dim, use_bias (inputs: query, value[, key])",
+        shape_attention, cost_mha, saved_all_inputs_and_output,
+        "2*macs (projections, scores, values) + biases + query scaling + 3 per score "
+        "(softmax)"),
+    "attention": OpRules(
+        "score_mode ('dot'|'additive'), params (inputs: query, value[, key])",
+        shape_attention, cost_attention, saved_all_inputs_and_output,
+        "2*macs (scores for dot, values) + 3 per score (softmax); additive: + 3 per score "
+        "element"),
+    "rnn": OpRules(
+        "cell ('lstm'|'gru'|'simple_rnn'), units, return_sequences, use_bias, reset_after, "
+        "directions (1|2), merge_mode",
+        shape_rnn, cost_rnn, saved_all_inputs_and_output,
+        "2*macs + RNN_CELL_FLOPS per unit per step"),
+    "prelu": OpRules(
+        "shared_axes (Keras, 1-based with the batch)",
+        shape_same, cost_prelu, saved_input, "2 per element"),
+    "scale": OpRules(
+        "- (one learned weight per channel: LayerScale)",
+        shape_same, cost_scale, saved_input, "1 per element"),
+    "group_norm": OpRules(
+        "groups, epsilon, center, scale",
+        shape_same, cost_group_norm, saved_layer_norm,
+        "5 per element (mean, variance, normalise, scale, shift)"),
+    "unit_norm": OpRules(
+        "-", shape_same, cost_unit_norm, saved_input_and_output, "3 per element"),
+    "elementwise": OpRules(
+        "fn, constants (scalar operands; tensors broadcast NumPy-style)",
+        shape_broadcast, cost_broadcast, saved_broadcast,
+        "(operands - 1) per output element, at least 1; average + 1"),
+    "reduce": OpRules(
+        "fn, axes (non-batch, 0-based), keepdims",
+        shape_reduce, cost_reduce, saved_all_inputs, "1 per input element"),
+    "upsample": OpRules(
+        "size, interpolation",
+        shape_upsample, cost_upsample, saved_nothing,
+        "0 (nearest); 4 per output element otherwise"),
+    "slice": OpRules(
+        "index: per leading axis an int (dropped) or (start, stop, step)",
+        shape_slice, cost_free, saved_nothing, _DATA_MOVEMENT),
+    "transpose": OpRules(
+        "perm (non-batch axes, 0-based)",
+        shape_transpose, cost_free, saved_nothing, _DATA_MOVEMENT),
+    "repeat": OpRules(
+        "n", shape_repeat, cost_free, saved_nothing, _DATA_MOVEMENT),
+    "identity": OpRules(
+        "- (Identity, and the Random* augmentation and noise layers at inference)",
+        shape_same, cost_free, saved_nothing, _DATA_MOVEMENT,
+        view_at_inference=True, view_in_training=True),
     "unsupported": OpRules(
         "class_name, params, trainable_params (from ``from_keras`` only)",
         None, cost_unsupported, saved_all_inputs_and_output,

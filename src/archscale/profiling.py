@@ -1,18 +1,22 @@
 """Profile and build a spec, a graph, a Keras model or a model/spec file.
 
-The light path: ``profile`` of an ``ArchSpec``, a ``Graph`` or a spec ``.json`` file never
-imports TensorFlow; ``build`` and profiling a live ``keras.Model`` or a ``.keras`` file import
-it lazily, through ``archscale.keras_io``.
+The light path: ``profile`` of an ``ArchSpec``, a ``Graph``, a spec ``.json`` file or a
+``.keras`` file (read from its ``config.json``) never imports TensorFlow; ``build``, profiling
+a live ``keras.Model`` and the Keras fall-back for files with custom classes import it lazily,
+through ``archscale.keras_io``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from archscale.costs import Profile, profile_graph
 from archscale.errors import InputFileError, UnsupportedModelError
 from archscale.graph import Graph
+from archscale.keras_io.archive import check_model_path, read_config
+from archscale.keras_io.config_graph import NeedsKeras, graph_from_config
 from archscale.reference_archs.registry import build_graph, spec_from_dict
 from archscale.specs import ArchSpec
 
@@ -44,7 +48,8 @@ def profile(target: Any) -> Profile:
 
     Args:
         target: ``ArchSpec`` (no TensorFlow import), ``Graph``, ``keras.Model``, or a path to a
-            ``.keras`` model file or to a spec ``.json`` file.
+            ``.keras`` model file (no TensorFlow import unless it holds custom classes; see
+            ``profile_file``), a legacy ``.h5`` file or a spec ``.json`` file.
 
     Returns:
         The ``Profile``: totals, per-layer rows, memory estimates and ``unsupported`` layers.
@@ -58,20 +63,45 @@ def profile(target: Any) -> Profile:
     if isinstance(target, Graph):
         return profile_graph(target)
     if isinstance(target, str) or hasattr(target, "__fspath__"):
-        path = str(target)
+        path = os.fspath(target)
         if path.endswith(".json"):
             return profile(load_spec(path))
-        from archscale.keras_io import from_keras, load_model
-
-        return profile_graph(from_keras(load_model(path)))
+        return profile_file(path)
     if any(cls.__module__.startswith("keras") for cls in type(target).__mro__):
-        from archscale.keras_io import from_keras
+        from archscale.keras_io import read_keras
 
-        return profile_graph(from_keras(target))
+        return profile_graph(*read_keras(target))
     raise UnsupportedModelError(
         "profile() accepts an ArchSpec, a Graph, a keras.Model or a path to a .keras or .json "
         f"file. Received: {type(target).__name__}"
     )
+
+
+def profile_file(path: str) -> Profile:
+    """Profile a ``.keras`` file from its config alone (no TensorFlow or Keras import).
+
+    Where the config cannot say a layer's weights or output shape (a custom class that only
+    code defines), the file is loaded with Keras in safe mode instead, and the profile's
+    notes say so. ``.h5`` files are always loaded with Keras.
+
+    Raises:
+        InputFileError: missing file, not a valid .keras archive, or (loading with Keras) a
+            file that needs code to load.
+        UnsupportedModelError: a subclassed model or dynamic shapes.
+    """
+    check_model_path(path)
+    if path.endswith(".keras"):
+        try:
+            return profile_graph(*graph_from_config(read_config(path)))
+        except NeedsKeras as why:
+            reason = str(why)
+    else:
+        reason = "a legacy HDF5 file"
+    from archscale.keras_io import load_model, read_keras
+
+    graph, notes = read_keras(load_model(path))
+    return profile_graph(graph, (f"read with Keras (safe mode): the config alone does not "
+                                 f"give {reason}",) + notes)
 
 
 def build(spec: ArchSpec | Graph) -> "keras.Model":

@@ -17,9 +17,18 @@ activation          its output or its input, per the activation table
 max_pool            its input, its output and a 1-byte-per-element argmax workspace (oneDNN)
 global_max_pool     its input and its output
 multiply            all its inputs (each factor's gradient reads the other)
+elementwise         nothing for add/subtract/average, all its inputs otherwise
+separable_conv,     as conv (its input plus its activation's)
+conv_transpose,
+einsum_dense
+prelu, scale        its input
+group_norm          as layer norm; unit_norm: its input and output
+rnn, attention,     its inputs and its output (a guess: the per-step gate tensors are not
+multi_head_attn.    modelled)
 dropout             a boolean keep-mask, one byte per element
 unsupported         its inputs and its output (a guess)
-everything else     nothing (add, concat, padding, pooling by average, reshape, rescaling)
+everything else     nothing (add, concat, padding, pooling by average, reshape, rescaling,
+                    embedding, slicing, transposes, up-sampling, identities)
 ==================  ====================================================================
 
 ==================================================  =========================================
@@ -73,7 +82,13 @@ ACTIVATION_SAVES: dict[str, tuple[bool, bool, int]] = {
     "elu": (True, False, 0), "selu": (True, False, 0), "swish": (False, True, 0),
     "silu": (False, True, 0), "leaky_relu": (False, True, 0), "gelu": (False, True, 1),
     "hard_sigmoid": (False, False, 1), "hard_swish": (False, True, 2),
+    "softplus": (False, True, 0), "softsign": (False, True, 0), "mish": (False, True, 1),
+    "exponential": (True, False, 0), "hard_tanh": (False, True, 0),
+    "log_softmax": (True, False, 0),
 }
+
+#: Element-wise functions whose gradient reads none of the operands.
+LINEAR_FNS = frozenset({"add", "subtract", "average", "negative"})
 
 
 def saved_weighted(node: Node) -> Saved:
@@ -125,6 +140,14 @@ def saved_all_inputs_and_output(node: Node) -> Saved:
 def saved_dropout_mask(node: Node) -> Saved:
     """Dropout: a boolean keep-mask, one byte per element (nothing at rate 0)."""
     return Saved(mask_bytes=1 if node.attrs["rate"] > 0 else 0)
+
+
+def saved_broadcast(node: Node) -> Saved:
+    """Element-wise ops of Keras operations and merge layers: add/subtract/average keep
+    nothing, every other function its inputs."""
+    if node.attrs["fn"] in LINEAR_FNS:
+        return Saved()
+    return Saved(tuple(range(len(node.inputs))))
 
 
 def saved_nothing(node: Node) -> Saved:

@@ -19,7 +19,7 @@ ShapeRule = Callable[[str, Mapping[str, Any], list[Shape]], Shape]
 
 
 def _conv_out(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
-    if padding == "same":
+    if padding in ("same", "causal"):  # causal: left-padded by dilation x (kernel - 1)
         return math.ceil(size / stride)
     effective = dilation * (kernel - 1) + 1
     return (size - effective) // stride + 1
@@ -129,10 +129,163 @@ def shape_elementwise(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shap
 
 
 def shape_concat(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
-    """Concatenation on the channel axis."""
+    """Concatenation on ``axis`` (default: the channel axis; counted without the batch)."""
     first = ins[0]
-    if any(s[:-1] != first[:-1] for s in ins):
-        raise ShapeError(f"layer {name!r}: concat inputs differ off the channel axis. "
+    axis = a.get("axis", -1) % len(first)
+    if any(len(s) != len(first) or s[:axis] + s[axis + 1:] != first[:axis] + first[axis + 1:]
+           for s in ins):
+        raise ShapeError(f"layer {name!r}: concat inputs differ off the concatenation axis. "
                          f"Received: {ins}")
-    return first[:-1] + (sum(s[-1] for s in ins),)
+    return first[:axis] + (sum(s[axis] for s in ins),) + first[axis + 1:]
 
+
+def shape_separable(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Separable convolution: the depthwise step's spatial axes, ``filters`` channels."""
+    (x,) = ins
+    return _spatial(name, "separable_conv", x, a["kernel"], a["strides"], a["padding"],
+                    a["dilation"]) + (a["filters"],)
+
+
+def _deconv_out(size: int, kernel: int, stride: int, padding: str, out_pad: int | None,
+                dilation: int) -> int:
+    kernel = kernel + (kernel - 1) * (dilation - 1)
+    if out_pad is None:
+        return size * stride + (max(kernel - stride, 0) if padding == "valid" else 0)
+    pad = kernel // 2 if padding == "same" else 0
+    return (size - 1) * stride + kernel - 2 * pad + out_pad
+
+
+def shape_conv_transpose(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Transposed convolution: Keras' ``deconv_output_length`` per spatial axis."""
+    (x,) = ins
+    pads = a["output_padding"] or (None,) * len(a["kernel"])
+    out = tuple(_deconv_out(s, k, st, a["padding"], p, d) for s, k, st, p, d in
+                zip(x[:-1], a["kernel"], a["strides"], pads, a["dilation"]))
+    if any(o <= 0 for o in out):
+        raise ShapeError(f"layer {name!r} (conv_transpose) would produce an empty output. "
+                         f"Received: input {x}")
+    return out + (a["filters"],)
+
+
+def shape_embedding(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Embedding: one ``output_dim`` vector per input index."""
+    return ins[0] + (a["output_dim"],)
+
+
+def shape_upsample(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Up-sampling: each spatial axis times its ``size``."""
+    (x,) = ins
+    return tuple(s * f for s, f in zip(x[:-1], a["size"])) + (x[-1],)
+
+
+def shape_slice(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Slicing (cropping, ``x[...]``): ``index`` holds, per leading axis (batch excluded), an
+    int (the axis is dropped), a ``(start, stop, step)`` or ``None`` (a new size-1 axis);
+    the other axes are kept."""
+    (x,) = ins
+    index = tuple(a["index"])
+    if sum(k is not None for k in index) > len(x):
+        raise ShapeError(f"layer {name!r}: too many indices for shape {x}. Received: {index}")
+    out, axis = [], 0
+    for key in index:
+        if key is None:
+            out.append(1)
+            continue
+        size = x[axis]
+        axis += 1
+        if isinstance(key, int):
+            if not -size <= key < size:
+                raise ShapeError(f"layer {name!r}: index {key} out of range for size {size}")
+            continue
+        length = len(range(size)[slice(*key)])
+        if length <= 0:
+            raise ShapeError(f"layer {name!r} would produce an empty output. Received: {key}")
+        out.append(length)
+    return tuple(out) + x[axis:]
+
+
+def shape_transpose(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Transpose (Keras ``Permute``): ``perm`` over the non-batch axes, 0-based."""
+    (x,) = ins
+    perm = tuple(a["perm"])
+    if sorted(perm) != list(range(len(x))):
+        raise ShapeError(f"layer {name!r}: perm must reorder {len(x)} axes. Received: {perm}")
+    return tuple(x[p] for p in perm)
+
+
+def shape_repeat(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """RepeatVector: ``(n,) + input``."""
+    return (a["n"],) + ins[0]
+
+
+def shape_broadcast(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Element-wise op of one or more tensors (plus scalar constants), NumPy broadcasting."""
+    rank = max(len(s) for s in ins)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in ins]
+    out = []
+    for dims in zip(*padded):
+        big = set(d for d in dims if d != 1) or {1}
+        if len(big) > 1:
+            raise ShapeError(f"layer {name!r}: input shapes do not broadcast. Received: {ins}")
+        out.append(big.pop())
+    return tuple(out)
+
+
+def shape_reduce(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Reduction (mean, sum, any, ...) over ``axes`` (non-batch, 0-based)."""
+    (x,) = ins
+    axes = set(a["axes"])
+    if a["keepdims"]:
+        return tuple(1 if i in axes else s for i, s in enumerate(x))
+    return tuple(s for i, s in enumerate(x) if i not in axes)
+
+
+def shape_attention(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Attention: one output per query position, ``output_dim`` (default: value's) wide."""
+    query, value = ins[0], ins[1]
+    if len(query) != 2 or len(value) != 2:
+        raise ShapeError(f"layer {name!r}: attention over one sequence axis only. "
+                         f"Received: {ins}")
+    return query[:-1] + (a.get("output_dim") or value[-1],)
+
+
+def shape_rnn(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """Recurrent layer over (steps, features): the last state, or every step's."""
+    x = ins[0]
+    if len(x) != 2:
+        raise ShapeError(f"layer {name!r}: recurrent input must be (steps, features). "
+                         f"Received: {x}")
+    width = a["units"] * (2 if a["directions"] == 2 and a["merge_mode"] == "concat" else 1)
+    return (x[0], width) if a["return_sequences"] else (width,)
+
+
+
+def einsum_letters(name: str, a: Mapping[str, Any], x: Shape) -> tuple[str, str, str,
+                                                                        dict[str, int]]:
+    """EinsumDense's ``equation`` as (input, kernel, output) letters (``...`` expanded) and the
+    size of every letter except the input's first (the batch), from the input shape and
+    ``output_shape`` (Keras: the output without the batch axis, ``None`` where it is the
+    input's)."""
+    lhs, out = a["equation"].replace(" ", "").split("->")
+    inp, ker = lhs.split(",")
+    if "..." in inp:
+        fill = "".join(chr(ord("A") + i) for i in range(len(x) + 1 - (len(inp) - 3)))
+        inp, out = inp.replace("...", fill), out.replace("...", fill)
+    target = tuple(a["output_shape"])
+    if len(inp) != len(x) + 1 or len(out) != len(target) + 1:
+        raise ShapeError(f"layer {name!r}: equation {a['equation']!r} does not fit input {x} "
+                         f"and output_shape {target}")
+    sizes = dict(zip(inp[1:], x))
+    for letter, size in zip(out[1:], target):
+        if letter in sizes and size not in (None, sizes[letter]):
+            raise ShapeError(f"layer {name!r}: output_shape {target} disagrees with input {x}")
+        sizes.setdefault(letter, size)
+    if any(sizes.get(k) is None for k in ker) or any(sizes.get(k) is None for k in out[1:]):
+        raise ShapeError(f"layer {name!r}: cannot size equation {a['equation']!r}")
+    return inp, ker, out, sizes
+
+
+def shape_einsum(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """EinsumDense: the output letters' sizes."""
+    _, _, out, sizes = einsum_letters(name, a, ins[0])
+    return tuple(sizes[k] for k in out[1:])

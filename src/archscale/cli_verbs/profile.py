@@ -10,6 +10,7 @@ from archscale.cli_verbs.common import (Target, add_format_argument, add_target_
                                         load_keras_model, positive_int, resolve_target)
 from archscale.cli_verbs.output import print_json, render_table
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile, profile_graph
+from archscale.profiling import profile_file
 from archscale.reference_archs.registry import build_graph
 from archscale.units import format_bytes, format_count, format_shape
 
@@ -62,10 +63,10 @@ def load_target(args: argparse.Namespace) -> tuple[Target, Profile]:
     if target.spec is not None:
 
         return target, profile_graph(build_graph(target.spec))
-    model = load_keras_model(target.source)  # first: it silences TensorFlow's import logs
-    from archscale.keras_io import from_keras
-
-    return target, profile_graph(from_keras(model))
+    if not target.source.endswith(".keras"):
+        load_keras_model(target.source)  # first: it silences TensorFlow's import logs
+    # a .keras file is read from its config, without TensorFlow (Keras only for custom classes)
+    return target, profile_file(target.source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,4 +156,9 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(f"UNSUPPORTED layers ({len(prof.unsupported)}): their params are counted, their "
               f"MACs and FLOPs are not: {', '.join(prof.unsupported)}")
+    if prof.notes:
+        print()
+        print("notes:")
+        for note in prof.notes:
+            print(f"  {note}")
     return 0

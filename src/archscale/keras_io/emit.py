@@ -15,13 +15,13 @@ from archscale.nodes import Graph, Node
 Emitter = Callable[[Node, int], layers.Layer]
 
 
-def _by_rank(spatial_rank: int, one_d: type, two_d: type) -> type:
-    return one_d if spatial_rank == 1 else two_d
+def _by_rank(spatial_rank: int, one_d: type, two_d: type, three_d: type | None = None) -> type:
+    return {1: one_d, 2: two_d, 3: three_d}[spatial_rank] or two_d
 
 
 def _emit_conv(node: Node, in_rank: int) -> layers.Layer:
     a = node.attrs
-    cls = _by_rank(in_rank, layers.Conv1D, layers.Conv2D)
+    cls = _by_rank(in_rank, layers.Conv1D, layers.Conv2D, layers.Conv3D)
     return cls(a["filters"], a["kernel"], strides=a["strides"], padding=a["padding"],
                dilation_rate=a["dilation"], groups=a["groups"], use_bias=a["use_bias"],
                activation=a["activation"], name=node.name)
@@ -57,17 +57,17 @@ def _emit_activation(node: Node, in_rank: int) -> layers.Layer:
     return layers.Activation(node.attrs["fn"], name=node.name)
 
 
-def _emit_pool(one_d: type, two_d: type) -> Emitter:
+def _emit_pool(one_d: type, two_d: type, three_d: type) -> Emitter:
     def emit(node: Node, in_rank: int) -> layers.Layer:
         a = node.attrs
-        cls = {1: one_d, 2: two_d}[in_rank]
+        cls = {1: one_d, 2: two_d, 3: three_d}[in_rank]
         return cls(a["pool"], strides=a["strides"], padding=a["padding"], name=node.name)
     return emit
 
 
-def _emit_global_pool(one_d: type, two_d: type) -> Emitter:
+def _emit_global_pool(one_d: type, two_d: type, three_d: type) -> Emitter:
     def emit(node: Node, in_rank: int) -> layers.Layer:
-        cls = {1: one_d, 2: two_d}[in_rank]
+        cls = {1: one_d, 2: two_d, 3: three_d}[in_rank]
         return cls(keepdims=node.attrs["keepdims"], name=node.name)
     return emit
 
@@ -104,7 +104,8 @@ def _emit_multiply(node: Node, in_rank: int) -> layers.Layer:
 
 
 def _emit_concat(node: Node, in_rank: int) -> layers.Layer:
-    return layers.Concatenate(axis=-1, name=node.name)
+    axis = node.attrs.get("axis", -1)
+    return layers.Concatenate(axis=axis + 1 if axis >= 0 else axis, name=node.name)
 
 
 def _emit_rescaling(node: Node, in_rank: int) -> layers.Layer:
@@ -113,6 +114,107 @@ def _emit_rescaling(node: Node, in_rank: int) -> layers.Layer:
 
 def _emit_normalization(node: Node, in_rank: int) -> layers.Layer:
     return layers.Normalization(axis=-1, name=node.name)
+
+
+def _emit_separable(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    cls = _by_rank(in_rank, layers.SeparableConv1D, layers.SeparableConv2D)
+    return cls(a["filters"], a["kernel"], strides=a["strides"], padding=a["padding"],
+               dilation_rate=a["dilation"], depth_multiplier=a["depth_multiplier"],
+               use_bias=a["use_bias"], activation=a["activation"], name=node.name)
+
+
+def _emit_conv_transpose(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    cls = _by_rank(in_rank, layers.Conv1DTranspose, layers.Conv2DTranspose,
+                   layers.Conv3DTranspose)
+    return cls(a["filters"], a["kernel"], strides=a["strides"], padding=a["padding"],
+               output_padding=a["output_padding"], dilation_rate=a["dilation"],
+               use_bias=a["use_bias"], activation=a["activation"], name=node.name)
+
+
+def _emit_embedding(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Embedding(node.attrs["input_dim"], node.attrs["output_dim"], name=node.name)
+
+
+def _emit_einsum(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.EinsumDense(a["equation"], a["output_shape"], bias_axes=a["bias_axes"] or None,
+                              activation=a["activation"], name=node.name)
+
+
+def _emit_mha(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.MultiHeadAttention(a["num_heads"], a["key_dim"], value_dim=a["value_dim"],
+                                     output_shape=a["output_dim"], use_bias=a["use_bias"],
+                                     name=node.name)
+
+
+def _emit_attention(node: Node, in_rank: int) -> layers.Layer:
+    if node.attrs["score_mode"] == "dot":
+        return layers.Attention(use_scale=bool(node.attrs["params"]), name=node.name)
+    return layers.AdditiveAttention(use_scale=bool(node.attrs["params"]), name=node.name)
+
+
+_RNN_CLASSES = {"lstm": layers.LSTM, "gru": layers.GRU, "simple_rnn": layers.SimpleRNN}
+
+
+def _emit_rnn(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    extra = {"reset_after": a["reset_after"]} if a["cell"] == "gru" else {}
+    if a["directions"] == 1:
+        return _RNN_CLASSES[a["cell"]](a["units"], return_sequences=a["return_sequences"],
+                                       use_bias=a["use_bias"], name=node.name, **extra)
+    inner = _RNN_CLASSES[a["cell"]](a["units"], return_sequences=a["return_sequences"],
+                                    use_bias=a["use_bias"], **extra)
+    return layers.Bidirectional(inner, merge_mode=a["merge_mode"], name=node.name)
+
+
+def _emit_prelu(node: Node, in_rank: int) -> layers.Layer:
+    return layers.PReLU(shared_axes=list(node.attrs["shared_axes"]) or None, name=node.name)
+
+
+def _emit_group_norm(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    return layers.GroupNormalization(a["groups"], epsilon=a["epsilon"], center=a["center"],
+                                     scale=a["scale"], name=node.name)
+
+
+def _emit_unit_norm(node: Node, in_rank: int) -> layers.Layer:
+    return layers.UnitNormalization(name=node.name)
+
+
+_MERGE_CLASSES = {"subtract": layers.Subtract, "average": layers.Average,
+                  "maximum": layers.Maximum, "minimum": layers.Minimum}
+
+
+def _emit_elementwise(node: Node, in_rank: int) -> layers.Layer:
+    fn = node.attrs["fn"]
+    if fn not in _MERGE_CLASSES or node.attrs.get("constants"):
+        raise UnsupportedModelError(f"cannot emit element-wise {fn!r} with constants as a "
+                                    f"Keras layer. Received: {node.name!r}")
+    return _MERGE_CLASSES[fn](name=node.name)
+
+
+def _emit_upsample(node: Node, in_rank: int) -> layers.Layer:
+    a = node.attrs
+    if in_rank == 1:
+        return layers.UpSampling1D(a["size"][0], name=node.name)
+    if in_rank == 3:
+        return layers.UpSampling3D(a["size"], name=node.name)
+    return layers.UpSampling2D(a["size"], interpolation=a["interpolation"], name=node.name)
+
+
+def _emit_transpose(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Permute(tuple(p + 1 for p in node.attrs["perm"]), name=node.name)
+
+
+def _emit_repeat(node: Node, in_rank: int) -> layers.Layer:
+    return layers.RepeatVector(node.attrs["n"], name=node.name)
+
+
+def _emit_identity(node: Node, in_rank: int) -> layers.Layer:
+    return layers.Identity(name=node.name)
 
 
 #: op -> the Keras layer for a node of that op (``input`` becomes ``keras.Input`` in
@@ -124,11 +226,14 @@ EMITTERS: dict[str, Emitter] = {
     "batch_norm": _emit_batch_norm,
     "layer_norm": _emit_layer_norm,
     "activation": _emit_activation,
-    "max_pool": _emit_pool(layers.MaxPooling1D, layers.MaxPooling2D),
-    "avg_pool": _emit_pool(layers.AveragePooling1D, layers.AveragePooling2D),
+    "max_pool": _emit_pool(layers.MaxPooling1D, layers.MaxPooling2D, layers.MaxPooling3D),
+    "avg_pool": _emit_pool(layers.AveragePooling1D, layers.AveragePooling2D,
+                           layers.AveragePooling3D),
     "global_avg_pool": _emit_global_pool(layers.GlobalAveragePooling1D,
-                                         layers.GlobalAveragePooling2D),
-    "global_max_pool": _emit_global_pool(layers.GlobalMaxPooling1D, layers.GlobalMaxPooling2D),
+                                         layers.GlobalAveragePooling2D,
+                                         layers.GlobalAveragePooling3D),
+    "global_max_pool": _emit_global_pool(layers.GlobalMaxPooling1D, layers.GlobalMaxPooling2D,
+                                         layers.GlobalMaxPooling3D),
     "zero_pad": _emit_zero_pad,
     "channel_pad": _emit_channel_pad,
     "flatten": _emit_flatten,
@@ -139,6 +244,21 @@ EMITTERS: dict[str, Emitter] = {
     "concat": _emit_concat,
     "rescaling": _emit_rescaling,
     "normalization": _emit_normalization,
+    "separable_conv": _emit_separable,
+    "conv_transpose": _emit_conv_transpose,
+    "embedding": _emit_embedding,
+    "einsum_dense": _emit_einsum,
+    "multi_head_attention": _emit_mha,
+    "attention": _emit_attention,
+    "rnn": _emit_rnn,
+    "prelu": _emit_prelu,
+    "group_norm": _emit_group_norm,
+    "unit_norm": _emit_unit_norm,
+    "elementwise": _emit_elementwise,
+    "upsample": _emit_upsample,
+    "transpose": _emit_transpose,
+    "repeat": _emit_repeat,
+    "identity": _emit_identity,
 }
 
 
@@ -164,13 +284,19 @@ def to_keras(graph: Graph) -> keras.Model:
         UnsupportedModelError: the graph holds ``unsupported`` nodes.
     """
     tensors: dict[str, Any] = {}
+    consumers = graph.consumers()
     for node in graph.nodes:
         if node.op == "input":
-            tensors[node.name] = keras.Input(shape=node.shape, name=node.name)
+            dtype = "int32" if any(graph.node(c).op == "embedding" for c in
+                                   consumers[node.name]) else None
+            tensors[node.name] = keras.Input(shape=node.shape, name=node.name, dtype=dtype)
             continue
         ins = [tensors[i] for i in node.inputs]
         layer = _emit(node, len(graph.node(node.inputs[0]).shape) - 1)
-        tensors[node.name] = layer(ins if len(ins) > 1 else ins[0])
+        if node.op == "multi_head_attention":
+            tensors[node.name] = layer(*ins)
+        else:
+            tensors[node.name] = layer(ins if len(ins) > 1 else ins[0])
     inputs = [tensors[i] for i in graph.inputs]
     outputs = [tensors[o] for o in graph.outputs]
     return keras.Model(inputs if len(inputs) > 1 else inputs[0],

@@ -1,10 +1,11 @@
-"""``from_keras``: any Keras 3 model (functional, Sequential, nested) to a ``Graph``.
+"""``from_keras``: a live Keras 3 model (functional, Sequential, nested) to a ``Graph``.
 
-Each supported layer class has a reader in ``archscale.keras_io.readers.READERS``; a layer
-without one, or with settings a reader cannot express (channels-first, causal padding, ...),
-becomes an ``unsupported`` node carrying the parameter counts Keras reports. A translation
-whose shape disagrees with Keras' output shape is discarded the same way: archscale never
-guesses.
+The model is serialised into the schema of a ``.keras`` file's ``config.json`` (each layer's
+``get_config()``, the functional graph of its calls) and translated by the one config
+translation, ``archscale.keras_io.config_graph``; the live objects add the weights each layer
+actually holds (trainable or not, int8 or not) and Keras' output shapes. A layer without a
+reader, or whose translation disagrees with Keras' output shape, becomes an ``unsupported``
+node carrying the weights it holds: archscale never guesses.
 """
 
 from __future__ import annotations
@@ -14,115 +15,154 @@ import os
 from typing import Any
 
 import keras
-from keras import layers
 
-from archscale.errors import InputFileError, ShapeError, UnsupportedModelError
-from archscale.graph import Graph, GraphBuilder
+from archscale.errors import InputFileError, UnsupportedModelError
+from archscale.graph import Graph
+from archscale.keras_io.archive import check_model_path
+from archscale.keras_io.config_graph import LiveModel, graph_from_config
 from archscale.keras_io.layers import ChannelPad  # noqa: F401 - registers it for load_model
-from archscale.keras_io.readers import READERS, Untranslatable
 
-__all__ = ["READERS", "from_keras", "load_model"]
+__all__ = ["from_keras", "load_model", "read_keras"]
 
 
-def _static_shape(tensor: Any, what: str) -> tuple[int, ...]:
-    shape = tuple(tensor.shape[1:])
-    if any(d is None for d in shape):
+def _functional(model: Any) -> Any:
+    inner = getattr(model, "_functional", None) or model
+    if not hasattr(inner, "_nodes_by_depth") or not getattr(inner, "inputs", None):
+        return None
+    return inner
+
+
+def _value(obj: Any) -> Any:
+    history = getattr(obj, "_keras_history", None)
+    if history is not None and hasattr(obj, "shape"):
+        op = history.operation
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(obj.shape), "keras_history":
+                           [op.name, history.node_index, history.tensor_index]}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__",
+                "config": {"start": obj.start, "stop": obj.stop, "step": obj.step}}
+    if isinstance(obj, (list, tuple)):
+        return [_value(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _value(v) for k, v in obj.items()}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return repr(obj)
+
+
+#: A call of a shared layer made by another model: it never resolves, so it is not walked.
+_FOREIGN = {"args": [{"class_name": "__keras_tensor__",
+                      "config": {"keras_history": ["\0another model", 0, 0]}}], "kwargs": {}}
+
+
+def _layer_config(op: Any) -> dict:
+    try:
+        config = op.get_config()
+    except Exception:  # a custom layer without get_config: its weights still count
+        config = {}
+    config = dict(config)
+    config.setdefault("name", op.name)
+    if hasattr(op, "trainable"):
+        config["trainable"] = bool(op.trainable)
+    return config
+
+
+def _model_entry(model: Any) -> dict:
+    functional = _functional(model)
+    by_op: dict[int, tuple[Any, list]] = {}
+    order = sorted(functional._nodes_by_depth, reverse=True)  # noqa: SLF001
+    for depth in order:
+        for node in functional._nodes_by_depth[depth]:  # noqa: SLF001
+            op = node.operation
+            if op is None:
+                continue
+            by_op.setdefault(id(op), (op, []))[1].append(node)
+    layers = []
+    for op, nodes in by_op.values():
+        if type(op).__name__ == "InputLayer":
+            layers.append({"class_name": "InputLayer", "name": op.name, "inbound_nodes": [],
+                           "config": {"name": op.name, "batch_shape": list(op.batch_shape)}})
+            continue
+        inbound = [None] * len(op._inbound_nodes)  # noqa: SLF001
+        for node in nodes:
+            index = op._inbound_nodes.index(node)  # noqa: SLF001
+            inbound[index] = {"args": _value(list(node.arguments.args)),
+                              "kwargs": _value(dict(node.arguments.kwargs))}
+        inbound = [n if n is not None else _FOREIGN for n in inbound]
+        entry = _model_entry(op) if _functional(op) is not None and op is not model else \
+            {"class_name": type(op).__name__, "config": _layer_config(op)}
+        entry.update(module=type(op).__module__, name=op.name, inbound_nodes=inbound)
+        layers.append(entry)
+    def refs(tensors: list) -> list:
+        return [[t._keras_history.operation.name, t._keras_history.node_index,  # noqa: SLF001
+                 t._keras_history.tensor_index] for t in tensors]  # noqa: SLF001
+
+    return {"class_name": "Functional",
+            "config": {"name": model.name, "trainable": bool(model.trainable), "layers": layers,
+                       "input_layers": refs(functional.inputs),
+                       "output_layers": refs(functional.outputs)}}
+
+
+def _live(model: Any) -> LiveModel:
+    held, shapes, objects = {}, {}, {}
+
+    def count(weights) -> int:
+        return int(sum(math.prod(w.shape) for w in weights))
+
+    def walk(m: Any, prefix: str) -> None:
+        functional = _functional(m)
+        for op in getattr(functional, "operations", None) or m.layers:
+            path = prefix + op.name
+            objects[path] = op
+            for i, node in enumerate(getattr(op, "_inbound_nodes", [])):
+                shapes[(path, i)] = [tuple(o.shape[1:]) for o in node.outputs]
+            if _functional(op) is not None and op is not m:
+                walk(op, f"{path}.")
+            elif hasattr(op, "weights"):
+                held[path] = (count(op.trainable_weights), count(op.non_trainable_weights),
+                              count(w for w in op.weights if str(w.dtype) == "int8"))
+
+    def infer(path: str, ins: list) -> list | None:
+        try:
+            spec = objects[path].compute_output_shape(
+                *[(None,) + tuple(s) for s in ins] if len(ins) > 1 else (None,) + tuple(ins[0]))
+        except Exception:  # noqa: BLE001 - Keras raises anything for an unbuildable shape
+            return None
+        specs = spec if isinstance(spec, list) else [spec]
+        if specs and not isinstance(specs[0], (list, tuple)) or not specs:
+            return None
+        return [tuple(s[1:]) for s in specs]
+
+    walk(model, "")
+    return LiveModel(held, shapes, infer)
+
+
+def read_keras(model: keras.Model) -> tuple[Graph, tuple[str, ...]]:
+    """``from_keras`` plus the notes on what the model holds (frozen layers, LoRA, int8,
+    weights that differ from the analytic rule).
+
+    Raises:
+        UnsupportedModelError: as ``from_keras``.
+    """
+    if not isinstance(model, keras.Model):
+        raise UnsupportedModelError(f"from_keras expects a keras.Model. Received: "
+                                    f"{type(model).__name__}")
+    if not model.built:
+        raise UnsupportedModelError(f"model {model.name!r} is not built; call it on data or "
+                                    "give it an Input first")
+    if _functional(model) is None:
         raise UnsupportedModelError(
-            f"{what} has unknown dimensions; archscale profiles static shapes only. "
-            f"Received: shape={(None,) + shape}"
-        )
-    return tuple(int(d) for d in shape)
-
-
-class _Reader:
-    """Walks a (possibly nested) Keras model into one GraphBuilder."""
-
-    def __init__(self, name: str) -> None:
-        self.g = GraphBuilder(name)
-        self.calls: dict[int, str] = {}  # id(layer) -> first node name (weight sharing)
-
-    def unique(self, name: str) -> str:
-        candidate, n = name, 1
-        while candidate in self.g._nodes:  # noqa: SLF001 - same package, builder internals
-            candidate = f"{name}_{n}"
-            n += 1
-        return candidate
-
-    def layer(self, layer: layers.Layer, ins: list[str], outputs: list[Any], prefix: str
-              ) -> list[str]:
-        if isinstance(layer, keras.Model):
-            return self.model(layer, ins, prefix=f"{prefix}{layer.name}.")
-        name = self.unique(prefix + layer.name)
-        rank = len(self.g.shape(ins[0])) + 1 if ins else 0
-        reader = READERS.get(type(layer).__name__)
-        ref = None
-        if reader is not None and len(outputs) == 1:
-            try:
-                ref = reader.read(self.g, layer, ins, name, rank)
-            except (Untranslatable, ShapeError, KeyError):
-                ref = None
-            if ref is not None and self.g.shape(ref) != _static_shape(outputs[0], name):
-                self.g._nodes.pop(ref)  # noqa: SLF001 - disagreeing translation: do not guess
-                ref = None
-        if ref is not None:
-            first = self.calls.setdefault(id(layer), ref)
-            if first != ref:
-                self.g._nodes[ref].attrs["shared_with"] = first  # noqa: SLF001
-            return [ref]
-        return self.unsupported(layer, ins, outputs, name)
-
-    def unsupported(self, layer, ins, outputs, name) -> list[str]:
-        first_call = id(layer) not in self.calls
-        params = sum(math.prod(w.shape) for w in layer.weights) if first_call else 0
-        trainable = sum(math.prod(w.shape) for w in layer.trainable_weights) if first_call else 0
-        refs = []
-        for i, out in enumerate(outputs):
-            ref = self.g.unsupported(ins, _static_shape(out, name),
-                                     name=name if i == 0 else self.unique(f"{name}:{i}"),
-                                     class_name=type(layer).__name__,
-                                     params=int(params) if i == 0 else 0,
-                                     trainable_params=int(trainable) if i == 0 else 0)
-            refs.append(ref)
-        self.calls.setdefault(id(layer), refs[0])
-        return refs
-
-    def model(self, model: keras.Model, ins: list[str] | None, prefix: str = "") -> list[str]:
-        functional = getattr(model, "_functional", None) or model
-        if not hasattr(functional, "_nodes_by_depth") or not getattr(functional, "inputs", None):
-            if ins is None:
-                raise UnsupportedModelError(
-                    f"model {model.name!r} is not a functional or built Sequential model; "
-                    "subclassed models cannot be read layer by layer. Received: "
-                    f"{type(model).__name__}")
-            outputs = [model.output] if hasattr(model, "output") else []
-            return self.unsupported(model, ins, outputs, self.unique(prefix.rstrip(".")))
-        refs: dict[int, str] = {}
-        for i, tensor in enumerate(functional.inputs):
-            if ins is None:
-                shape = _static_shape(tensor, f"input {tensor.name!r}")
-                history = getattr(tensor, "_keras_history", None)
-                name = history.operation.name if history else f"input_{i}"
-                refs[id(tensor)] = self.g.input(shape, name=self.unique(name))
-            else:
-                refs[id(tensor)] = ins[i]
-        for depth in sorted(functional._nodes_by_depth, reverse=True):  # noqa: SLF001
-            for node in functional._nodes_by_depth[depth]:  # noqa: SLF001
-                if node.is_input or node.operation is None:
-                    continue
-                if any(id(t) not in refs for t in node.input_tensors):
-                    continue
-                node_ins = [refs[id(t)] for t in node.input_tensors]
-                out_refs = self.layer(node.operation, node_ins, list(node.outputs), prefix)
-                for tensor, ref in zip(node.outputs, out_refs):
-                    refs[id(tensor)] = ref
-        return [refs[id(t)] for t in functional.outputs]
+            f"model {model.name!r} is not a functional or built Sequential model; subclassed "
+            f"models cannot be read layer by layer. Received: {type(model).__name__}")
+    return graph_from_config(_model_entry(model), _live(model))
 
 
 def from_keras(model: keras.Model) -> Graph:
     """Translate a Keras 3 model (functional, Sequential, nested) into a ``Graph``.
 
-    Layers archscale cannot translate become ``unsupported`` nodes carrying the parameter
-    counts Keras reports for them; their MACs and FLOPs are not guessed.
+    Layers archscale cannot translate become ``unsupported`` nodes carrying the weights the
+    model holds for them; their MACs and FLOPs are not guessed.
 
     Args:
         model: A built Keras model with static input shapes.
@@ -133,30 +173,29 @@ def from_keras(model: keras.Model) -> Graph:
     Raises:
         UnsupportedModelError: not a Keras model, not built, subclassed, or dynamic shapes.
     """
-    if not isinstance(model, keras.Model):
-        raise UnsupportedModelError(f"from_keras expects a keras.Model. Received: "
-                                    f"{type(model).__name__}")
-    if not model.built:
-        raise UnsupportedModelError(f"model {model.name!r} is not built; call it on data or "
-                                    "give it an Input first")
-    reader = _Reader(model.name)
-    outputs = reader.model(model, None)
-    return reader.g.build(outputs)
+    return read_keras(model)[0]
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a ``.keras`` (or legacy ``.h5``) model without compiling it.
+    """Load a ``.keras`` (or legacy ``.h5``) model with Keras, without compiling it, in safe
+    mode: archscale never runs code stored in a model file.
 
     Raises:
-        InputFileError: missing, unreadable or invalid model file.
+        InputFileError: missing, unreadable or invalid model file, or one whose loading needs
+            code from the file (a Lambda layer).
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputFileError(f"model file not found or not a file. Received: {path!r}")
-    if not path.endswith((".keras", ".h5", ".hdf5")):
-        raise InputFileError(f"model files must end in .keras, .h5 or .hdf5. Received: {path!r}")
+    check_model_path(path)
+    if path.endswith(".keras"):
+        from archscale.keras_io.archive import read_config
+
+        read_config(path)  # a damaged archive fails here with "not a valid .keras archive"
     try:
-        return keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a corrupt file
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "safe_mode" in str(exc) or "Lambda" in str(exc):
+            raise InputFileError(
+                f"cannot load model file {path!r}: it holds a Lambda layer (Python code), and "
+                "archscale does not execute code from model files") from None
         raise InputFileError(f"cannot load model file {path!r}: {message}") from None
