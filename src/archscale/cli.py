@@ -50,13 +50,18 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageExit(self.prog, f"{message} (see '{self.prog} --help')")
 
 
-def verb_modules() -> list[ModuleType]:
-    """The imported verb modules of ``VERBS`` (cheap: no TensorFlow)."""
-    return [importlib.import_module(f"archscale.cli_verbs.{name}") for name in VERBS]
+def verb_modules(names: Sequence[str] = VERBS) -> list[ModuleType]:
+    """The imported verb modules of ``names`` (default every verb; cheap: no TensorFlow)."""
+    return [importlib.import_module(f"archscale.cli_verbs.{name}") for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with one subparser per verb module.
+
+    Args:
+        only: Build only this verb's subparser (what ``main`` does when the command line names
+            a verb, so ``archscale profile m.keras`` never imports the runner or reporting);
+            ``None`` builds every verb (``archscale --help``, unknown verbs).
 
     Returns:
         A parser whose parsed namespace carries ``verb`` (the name) and ``_module``.
@@ -66,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs", required=True)
-    for module in verb_modules():
+    for module in verb_modules(VERBS if only is None else (only,)):
         verb = sub.add_parser(module.NAME, help=module.HELP,
                               description=getattr(module, "DESCRIPTION", module.HELP),
                               epilog=module.EXAMPLES,
@@ -106,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 ok, 1 a run failed, 2 bad input.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(named if named in VERBS else None)
     try:
         args, extras = parser.parse_known_args(argv)
     except _UsageExit as exc:
