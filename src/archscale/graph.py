@@ -148,6 +148,13 @@ class GraphBuilder:
         return self.layer("dense", x, name=name, units=units, use_bias=use_bias,
                           activation=activation)
 
+    def embedding(self, x: str, input_dim: int, output_dim: int, *,
+                  name: str | None = None) -> str:
+        """Keras ``Embedding``: one trainable ``output_dim`` vector per integer ID in
+        ``[0, input_dim)`` (``input_dim x output_dim`` params, no MACs: a table lookup)."""
+        return self.layer("embedding", x, name=name, input_dim=input_dim,
+                          output_dim=output_dim)
+
     def batch_norm(self, x: str, *, epsilon: float = 1e-3, momentum: float = 0.99,
                    center: bool = True, scale: bool = True, name: str | None = None) -> str:
         """Batch normalisation over the channel axis."""

@@ -232,11 +232,15 @@ def spec_from_fields(spec_cls: type[ArchSpec], data: Mapping[str, Any]) -> ArchS
 # Task and Budget (inputs to the sizing heuristics)
 # ---------------------------------------------------------------------------------------------
 
-MODALITIES = ("vector", "sequence", "image")
+MODALITIES = ("vector", "sequence", "image", "tokens")
+
+#: The input rank each modality needs (``None``: any rank, flattened).
+_MODALITY_RANKS = {"vector": None, "sequence": 2, "image": 3, "tokens": 1}
 
 
 def modality_of(input_shape: tuple[int, ...]) -> str:
-    """Default modality from the rank of an input shape: 1 vector, 2 sequence, 3 image."""
+    """Default modality from the rank of an input shape: 1 vector, 2 sequence, 3 image
+    (``tokens`` is never implied: integer IDs look like a vector until ``--vocab`` says so)."""
     return MODALITIES[len(input_shape) - 1]
 
 
@@ -249,7 +253,10 @@ class Task:
             ``(32, 32, 3)``.
         classes: Number of classes (or regression outputs).
         samples: Number of training samples.
-        modality: ``vector``, ``sequence`` or ``image``; defaults from the rank of the shape.
+        modality: ``vector``, ``sequence``, ``image`` or ``tokens``; defaults from the rank
+            of the shape (``tokens`` is never implied: give it with ``vocab``).
+        vocab: Vocabulary size of a ``tokens`` input (integer IDs in ``[0, vocab)``, shape
+            ``(length,)``); required for ``tokens``, refused for every other modality.
         family: Optional family override for the heuristics.
         regression: ``classes`` counts regression outputs (linear output layer) instead of
             classes (softmax).
@@ -259,6 +266,7 @@ class Task:
     classes: int
     samples: int
     modality: str | None = None
+    vocab: int | None = None
     family: str | None = None
     regression: bool = False
 
@@ -270,12 +278,20 @@ class Task:
         if self.modality is None:
             object.__setattr__(self, "modality", modality_of(self.input_shape))
         check_choice("modality", self.modality, MODALITIES)
-        expected_rank = MODALITIES.index(self.modality) + 1
-        if self.modality != "vector" and len(self.input_shape) != expected_rank:
+        expected_rank = _MODALITY_RANKS[self.modality]
+        if expected_rank is not None and len(self.input_shape) != expected_rank:
             raise SpecError(
                 f"modality {self.modality!r} needs an input_shape of rank {expected_rank}. "
                 f"Received: input_shape={self.input_shape!r}"
             )
+        if self.modality == "tokens":
+            if self.vocab is None:
+                raise SpecError("modality 'tokens' needs vocab (the vocabulary size, a "
+                                "positive int). Received: vocab=None")
+            check_positive_int("vocab", self.vocab)
+        elif self.vocab is not None:
+            raise SpecError("vocab applies only to modality 'tokens'. Received: "
+                            f"vocab={self.vocab!r}, modality={self.modality!r}")
         if self.family is not None and (not isinstance(self.family, str) or not self.family):
             raise SpecError(f"family must be a family name or None. Received: "
                             f"family={self.family!r}")

@@ -41,6 +41,7 @@ examples:
   archscale propose --input 40x1 --classes 10 --samples 4000
   archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-macs 200M --max-params 2M
   archscale propose --input 224x224x3 --classes 1000 --samples 1281167 --max-macs 4.1G --json
+  archscale propose --input 200 --modality tokens --vocab 20000 --classes 2 --samples 25000
   archscale propose --input 224x224x3 --classes 1000 --samples 1281167 --max-macs 4.1G \\
       --max-resolution 380
   archscale propose --input 32x32x3 --classes 10 --samples 50000 --max-train-memory 2GiB \\
@@ -63,7 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     task.add_argument("--regression", action="store_true",
                       help="--classes counts regression outputs (linear output, MSE loss)")
     task.add_argument("--modality", choices=MODALITIES,
-                      help="override the modality implied by the rank of --input")
+                      help="override the modality implied by the rank of --input ('tokens': "
+                           "--input LENGTH of integer IDs, with --vocab)")
+    task.add_argument("--vocab", type=positive_int, metavar="N",
+                      help="vocabulary size of a --modality tokens input (an Embedding front "
+                           "end, then a 1-D CNN)")
     task.add_argument("--family", metavar="NAME",
                       help="use this family instead of the rule's choice (see 'archscale "
                            "catalogue')")
@@ -128,7 +133,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
     shape = parse_shape(args.input, "--input")
     task = Task(input_shape=shape, classes=args.classes,
                 samples=whole_count(args.samples, "--samples"), modality=args.modality,
-                family=args.family, regression=args.regression)
+                vocab=args.vocab, family=args.family, regression=args.regression)
     budget = Budget(
         max_params=None if args.max_params is None else parse_count(args.max_params,
                                                                     "--max-params"),

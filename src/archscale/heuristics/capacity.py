@@ -22,13 +22,16 @@ from archscale.training_recipe import Recipe
 #: 2016, the better CIFAR model). image: 25, between the two standard-recipe ratios (18, 34).
 #: vector and sequence: MNIST-1D (Greydanus 2020) reference MLP 15 K / 4000 = 3.8 and CNN
 #: 5 K / 4000 = 1.3, and the measured MNIST-1D curves (accuracy flat from ~2 to ~8 params per
-#: sample at 4000 samples) -> 4.
-PARAMS_PER_SAMPLE = {"vector": 4.0, "sequence": 4.0, "image": 25.0}
+#: sample at 4000 samples) -> 4. tokens: as sequences, 4 (the embedding table is counted apart
+#: from the body, like the head: its size follows the vocabulary, and each sample updates only
+#: the rows of its own tokens).
+PARAMS_PER_SAMPLE = {"vector": 4.0, "sequence": 4.0, "image": 25.0, "tokens": 4.0}
 
 #: The bottom of the range is this fraction of the top (below it, expect underfitting).
 RANGE_FRACTION = 1 / 16
 
-CAPACITY_SOURCE = ("advisory default, body parameters (the classifier head counted apart): "
+CAPACITY_SOURCE = ("advisory default, body parameters (the classifier head and any embedding "
+                   "table counted apart): "
                    "ResNet-50/ImageNet 18 per sample, CIFAR ResNet-110 34, WRN-28-10 730 "
                    "(Zagoruyko & Komodakis 2016), MNIST-1D MLP 3.8 (Greydanus 2020); larger "
                    "nets generalise too (Zhang et al. 2017; Nakkiran et al. 2019)")
@@ -65,7 +68,7 @@ def capacity_range(samples: int, modality: str, classes: int = 1,
 
     Args:
         samples: Training samples.
-        modality: ``vector``, ``sequence`` or ``image``.
+        modality: ``vector``, ``sequence``, ``image`` or ``tokens``.
         classes: Output units (kept for callers; the head is counted apart).
         params_per_sample: Override of the ratio (``--params-per-sample``).
 

@@ -95,8 +95,9 @@ def design_note(p: Proposal) -> str:
     t = p.task
     shape = "x".join(map(str, t.input_shape))
     kind = "regression outputs" if t.regression else "classes"
+    vocab = f" (vocab {t.vocab:,})" if t.vocab else ""
     out = [f"Proposal: {p.description}",
-           f"  task: {shape} {t.modality}, {t.classes} {kind}, {t.samples:,} training samples; "
+           f"  task: {shape} {t.modality}{vocab}, {t.classes} {kind}, {t.samples:,} training samples; "
            f"family {p.family} ({p.variant})"]
     for warning in p.warnings:
         out.append(textwrap.fill(f"  WARNING: {warning}", WIDTH, subsequent_indent="    "))

@@ -66,6 +66,13 @@ def check_family_fits_task(family: str, task: Task, known: tuple[str, ...]) -> N
                         f"Received: family={family!r}")
     registry = families()
     meta = registry.get(family)
+    if task.modality == "tokens":
+        if not meta.takes_tokens:
+            takers = " or ".join(repr(n) for n in registry if registry.get(n).takes_tokens)
+            raise SpecError(f"modality 'tokens' (integer IDs) needs an Embedding front end, "
+                            f"which only family {takers} has. Received: modality='tokens', "
+                            f"family={family!r}")
+        return
     if len(task.input_shape) not in meta.ranks:
         kinds = dict(zip(RANKS, ("vector", "sequence (length x channels)",
                                  "image (H x W x C)")))
@@ -88,7 +95,9 @@ def choose_family(task: Task, macs_limit: float | None, params_limit: float | No
                   max_resolution: int | None = None) -> FamilyChoice:
     """Family from modality, input size and the published accuracy-vs-cost table.
 
-    Rules: vectors -> MLP. Sequences -> plain 1-D CNN up to 128 steps, 1-D ResNet beyond
+    Rules: vectors -> MLP. Token IDs -> Embedding front end then a plain 1-D CNN with
+    max-over-time pooling, at any length (Kim 2014; shallow word-level CNNs match deep ones,
+    Le et al. 2018). Sequences -> plain 1-D CNN up to 128 steps, 1-D ResNet beyond
     (plain stacks deeper than ~10 layers degrade, He et al. 2015). Images up to 64 px ->
     CIFAR-style ResNet (He et al. 2015 Sec. 4.2) - the shorter side counts, as it is the one
     that runs out under downsampling. Larger images: the family of the most accurate published
@@ -115,6 +124,18 @@ def choose_family(task: Task, macs_limit: float | None, params_limit: float | No
              ("resnet", "needs a sequence or image input")),
             (), "Goodfellow et al. 2016, Deep Learning, ch. 6 and 9 (convolution needs grid "
             "structure)", {"modality": "vector", "input_shape": shape})
+    if task.modality == "tokens":
+        return FamilyChoice(
+            "cnn1d", "cnn1d", f"{shape[0]} integer token IDs over a vocabulary of "
+            f"{task.vocab:,} are categories, not a numeric signal: an Embedding front end maps "
+            "each to a learned vector, then a 1-D CNN with max-over-time pooling classifies "
+            "the sequence", (
+                ("resnet", "a 1-D ResNet over raw IDs treats them as magnitudes; word-level "
+                           "text CNNs need no depth (Le et al. 2018)"),
+                ("mlp", "an MLP over raw IDs treats them as magnitudes and ignores word order")),
+            (), "Kim 2014 (CNN for sentence classification); Le et al. 2018 (shallow word-level "
+            "CNNs match deep ones)", {"modality": "tokens", "length": shape[0],
+                                      "vocab": task.vocab})
     if task.modality == "sequence":
         length = shape[0]
         if length <= PLAIN_CNN_MAX_LENGTH:

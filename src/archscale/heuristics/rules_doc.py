@@ -12,6 +12,7 @@ from archscale.heuristics.capacity import (CIFAR_DECAY, DECAY_ANCHORS, DROPOUT_A
                                            PARAMS_PER_SAMPLE, RMSPROP_DECAY)
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
+from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
 
 
 def rule_rows() -> list[tuple[str, str, str]]:
@@ -20,18 +21,24 @@ def rule_rows() -> list[tuple[str, str, str]]:
     (w0, y0), (w1, y1) = DECAY_ANCHORS
     ratios = ", ".join(f"{k} {v:g}" for k, v in PARAMS_PER_SAMPLE.items())
     return [
-        ("modality", "rank of `--input`: 1 vector, 2 sequence, 3 image", "-"),
-        ("capacity", f"advisory body params (classifier head apart) per sample: {ratios}; a "
+        ("modality", "rank of `--input`: 1 vector, 2 sequence, 3 image; `--modality tokens "
+                     "--vocab N` for integer token IDs", "-"),
+        ("capacity", f"advisory body params (classifier head and embedding table apart) per sample: {ratios}; a "
                      "ceiling only without a user budget (then it is what binds, and says so); "
                      "`--params-per-sample N`, `--capacity off`",
          "Zhang et al. 2017; Nakkiran et al. 2019; ResNet-50 18, ResNet-110 34, WRN-28-10 730 "
          "params/sample; Greydanus 2020"),
-        ("family", f"vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
+        ("family", "tokens -> Embedding front end, then a 1-D CNN with max-over-time pooling "
+                   f"(any length); vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
                    f"-> 1-D ResNet (never an MLP); image <= {SMALL_IMAGE_MAX_SIDE} px -> "
                    "CIFAR-style ResNet; larger -> the family of the most accurate published "
                    "ImageNet point (table below) within the MAC budget (else params) at up to "
                    f"`--max-resolution`; inputs under {MIN_CONV_SIDE} px/steps -> MLP",
-         "He et al. 2015; the family table's sources"),
+         "Kim 2014; Le et al. 2018; He et al. 2015; the family table's sources"),
+        ("embedding", f"dim = vocab^0.25 rounded up to a multiple of 8, at most "
+                      f"{EMBEDDING_MAX_DIM} (vocab 20,000 -> {embedding_dim_for(20_000)}); "
+                      "vocab x dim params, 0 MACs",
+         "Google 2017 (TF feature columns); Lakshmanan et al. 2020; word2vec, fastText"),
         ("published point", f"a published configuration using >= {NAMED_WITHIN:.0%} of the "
                             "binding budget is proposed as published and named; without a "
                             "budget, the table's choice is", "the family table"),

@@ -121,7 +121,9 @@ class Evaluator:
         if self.latency is not None and (everything or "latency_ms" in metrics):
             lat = self.latency.predict_ms(prof, self.batch_size)
         head = next((row.params for row in reversed(prof.layers) if row.op == "dense"), 0)
-        return Costs(prof.params, prof.macs, prof.flops, train, infer, lat, prof.params - head)
+        table = sum(row.params for row in prof.layers if row.op == "embedding")
+        return Costs(prof.params, prof.macs, prof.flops, train, infer, lat,
+                     prof.params - head - table)
 
     def costs(self, knobs: Knobs) -> Costs | None:
         """Costs of ``knobs`` (``None`` when the spec cannot be built at this input)."""

@@ -156,3 +156,33 @@ def blocks_per_stage(stages: int, kind: str) -> tuple[int, ...]:
     if stages == 3:
         middle = [6]
     return (3, *middle, 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Token front end
+# ---------------------------------------------------------------------------------------------
+
+#: Largest embedding size the rule proposes: 300, the largest standard word-vector size
+#: (word2vec, Mikolov et al. 2013; fastText, Bojanowski et al. 2017).
+EMBEDDING_MAX_DIM = 300
+
+EMBEDDING_SOURCE = ("fourth-root rule of thumb, dim ~ vocab ** 0.25 (Google, 'Introducing "
+                    "TensorFlow Feature Columns' 2017; Lakshmanan et al. 2020, ML Design "
+                    "Patterns, Embeddings), rounded up to a multiple of 8: vocab 10,000 gives "
+                    "the 16 of TensorFlow's IMDB text-classification tutorial; capped at 300 "
+                    "(word2vec, fastText)")
+
+
+def embedding_dim_for(vocab: int, quantum: int = QUANTUM) -> int:
+    """Embedding size for a vocabulary: ``vocab ** 0.25`` rounded up to a multiple of
+    ``quantum``, at most ``EMBEDDING_MAX_DIM`` (``EMBEDDING_SOURCE``).
+
+    Args:
+        vocab: Vocabulary size (number of distinct token IDs).
+        quantum: Width quantum.
+
+    Returns:
+        The embedding dimension: 20,000 -> 16 (11.9 rounded up), 10,000 -> 16, 100 -> 8.
+    """
+    root = max(1, vocab) ** 0.25
+    return min(EMBEDDING_MAX_DIM, quantum * math.ceil(root / quantum - 1e-9))

@@ -171,6 +171,8 @@ class Family:
             (SGD + Nesterov), ``rmsprop`` or ``adam``.
         flattens_input: The family flattens any input to a vector, so it also takes the
             ``vector`` modality for inputs of rank > 1 (the MLP).
+        takes_tokens: The family takes the ``tokens`` modality (``(length,)`` integer IDs
+            with a vocabulary) through an Embedding front end (the 1-D CNN).
         accuracy: Published accuracy-vs-MACs points of the family's configurations (the
             family-choice table; empty for families with no such published curve).
 
@@ -188,6 +190,7 @@ class Family:
     plan: type[Plan]
     recipe_style: str
     flattens_input: bool = False
+    takes_tokens: bool = False
     accuracy: tuple[AccuracyPoint, ...] = ()
 
     def __post_init__(self) -> None:
@@ -269,6 +272,9 @@ def _family_problems(family: Family) -> list[str]:
             problems.append(f"accuracy rows must be AccuracyPoint with a dataset in "
                             f"{ACCURACY_DATASETS}, 0 < top1 < 100, macs > 0 and a source. "
                             f"Received: {point!r}")
+    if family.takes_tokens not in (True, False):
+        problems.append(f"takes_tokens must be a bool. Received: "
+                        f"takes_tokens={family.takes_tokens!r}")
     if family.flattens_input not in (True, False):
         problems.append(f"flattens_input must be a bool. Received: "
                         f"flattens_input={family.flattens_input!r}")
