@@ -61,7 +61,7 @@ def test_saved_model_gets_estimated_advice_without_rewrite(saved_models, capsys)
     (["mnist1d_cnn", "--dataset", "mnist1d"], "cannot train on dataset 'mnist1d'"),
     (["{models}/mlp.keras", "--dataset", "mnist1d_seq"], "do not fit the model's input"),
     (["{models}/lambda.keras"], "cannot load model file"),
-    (["{models}/corrupt.keras"], "cannot load model file"),
+    (["{models}/corrupt.keras"], "not a valid .keras archive"),
     (["{models}/mlp.keras", "--apply", "{tmp}/s.json"], "--apply writes a shrunk spec"),
     (["{models}/missing.keras"], "model file not found"),
     (["mnist1d_mlp", "--dataset", "nope"], "unknown dataset"),

@@ -163,14 +163,25 @@ def test_force_remeasures(tmp_path):
     assert row["run_id"] == forced.run_id
 
 
-WORKERS_SWEEP = SWEEP.replace('measure = ["sleep"]', 'measure = ["sleep"]\nworkers = 2')
+#: Jobs long enough (1 s each) that a loaded machine cannot finish the sweep between the
+#: second stored row and the interrupt.
+INTERRUPT_SWEEP = SWEEP.replace("seconds = 0.4", "seconds = 1.0")
+WORKERS_SWEEP = INTERRUPT_SWEEP.replace('measure = ["sleep"]', 'measure = ["sleep"]\nworkers = 2')
 
 
 def _interrupt_when(proc: subprocess.Popen, db: str, rows: int) -> None:
+    """Ctrl-C as a terminal sends it, once ``rows`` results are stored."""
     deadline = time.monotonic() + 90
     while _ok_rows(db) < rows and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
+
+
+def _default_sigint() -> None:
+    """The child takes Ctrl-C as a terminal user's process does, whatever the test runner's
+    own disposition of SIGINT is (an ignored signal would be inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_exits_130_then_resume_with_two_workers(tmp_path):
@@ -178,7 +189,8 @@ def test_ctrl_c_exits_130_then_resume_with_two_workers(tmp_path):
     sweep_path.write_text(textwrap.dedent(WORKERS_SWEEP))
     db = str(tmp_path / "workers.db")
     cmd = [sys.executable, "-m", "archscale", "bench", str(sweep_path), "--db", db]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     _interrupt_when(proc, db, 2)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -202,14 +214,14 @@ def test_ctrl_c_exits_130_then_resume_with_two_workers(tmp_path):
 
 def test_ctrl_c_in_the_python_api_returns_an_interrupted_result(tmp_path):
     sweep_path = tmp_path / "api.toml"
-    sweep_path.write_text(textwrap.dedent(SWEEP))
+    sweep_path.write_text(textwrap.dedent(INTERRUPT_SWEEP))
     db = str(tmp_path / "api.db")
     code = ("import json, sys, archscale\n"
             f"r = archscale.bench({str(sweep_path)!r}, db={db!r})\n"
             "print(json.dumps({'interrupted': r.interrupted, 'ok': r.ok, "
             "'rows': len(r.job_rows), 'exit_code': r.exit_code}))\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     _interrupt_when(proc, db, 2)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
