@@ -58,6 +58,7 @@ def test_every_op_has_a_cost_rule():
     ],
 )
 def test_conv(shape, kwargs, out_shape, params, macs):
+    kwargs = dict(kwargs)  # the parameter is shared between runs of the test: never mutate it
     filters = kwargs.pop("filters")
     kernel = kwargs.pop("kernel")
     row = _row(shape, lambda g, x: g.conv(x, filters, kernel, **kwargs))
