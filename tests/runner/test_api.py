@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
+import sys
 
 import pytest
 
@@ -121,6 +122,7 @@ EXECUTOR = InlineCounting
 def test_a_new_executor_is_one_module_and_one_row(tmp_path, monkeypatch):
     (tmp_path / "fake_inline_executor.py").write_text(FAKE_EXECUTOR)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fake_inline_executor", raising=False)  # a fresh count
     monkeypatch.setitem(EXECUTORS, "inline", ExecutorKind(
         "inline", "fake_inline_executor", "spawn, counted"))
     assert executor_choices()[-1] == "inline" and "inline (spawn, counted)" in executor_help()
