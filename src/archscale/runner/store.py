@@ -136,19 +136,37 @@ class Store:
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-            _refuse_foreign(self._conn, path)
+            self._create_or_check(path)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            with self._conn:
-                self._conn.executescript(_SCHEMA)
-                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                                   (SCHEMA_VERSION,))
         except sqlite3.Error as exc:
             self._close_quietly()
             raise InputFileError(f"cannot open result store {path!r}: {exc}") from None
         except InputFileError:
             self._close_quietly()
             raise
+
+    def _create_or_check(self, path: str) -> None:
+        """Check the file and create the schema in ONE write transaction.
+
+        Two processes opening a new store at once: the second waits for the first's
+        transaction, then finds the whole schema (never a half-made one that it would refuse
+        as foreign). A foreign file is refused inside the transaction before anything is
+        written, so it stays untouched.
+        """
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _refuse_foreign(conn, path)
+            for statement in (s.strip() for s in _SCHEMA.split(";")):
+                if statement:
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                         (SCHEMA_VERSION,))
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
     def _close_quietly(self) -> None:
         conn = getattr(self, "_conn", None)
