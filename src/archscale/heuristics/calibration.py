@@ -21,16 +21,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from archscale.costs import ALIAS_OPS, Profile
+from archscale.costs import Profile
 from archscale.environment import environment, fingerprint, fingerprint_differences
 from archscale.errors import ArchscaleError
+from archscale.ops import INFERENCE_VIEW_OPS
 
 CALIBRATION_VERSION = 1
 MAX_AGE_DAYS = 30
 FILE_NAME = "latency_calibration.json"
 
 #: Ops with no work at inference (views) or no layer at all: no time, no overhead.
-_FREE_OPS = ALIAS_OPS | {"input"}
+_FREE_OPS = INFERENCE_VIEW_OPS | {"input"}
 
 
 class CalibrationError(ArchscaleError, ValueError):

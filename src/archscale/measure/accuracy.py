@@ -219,8 +219,9 @@ def _optimizer(recipe: Recipe, steps_per_epoch: int) -> Any:
     return keras.optimizers.RMSprop(rate, momentum=recipe.momentum_used, weight_decay=decay)
 
 
-def _compile(model: "keras.Model", recipe: Recipe, from_logits: bool, steps_per_epoch: int,
-             jit_compile: bool | str) -> None:
+def compile_with_recipe(model: "keras.Model", recipe: Recipe, from_logits: bool,
+                        steps_per_epoch: int, jit_compile: bool | str) -> None:
+    """Compile ``model`` with the recipe's optimizer, schedule, loss and accuracy metric."""
     import keras
 
     if recipe.label_smoothing:
@@ -261,7 +262,7 @@ def _train_seed(model: "keras.Model", dataset: Dataset, recipe: Recipe, seed: in
     x_fit, y_fit = dataset.x_train[fit_idx], labels[fit_idx]
     x_val, y_val = dataset.x_train[val_idx], labels[val_idx]
     steps = math.ceil(len(fit_idx) / recipe.batch_size)
-    _compile(model, recipe, from_logits, steps, jit_compile)
+    compile_with_recipe(model, recipe, from_logits, steps, jit_compile)
     probe = slice(0, INITIAL_LOSS_EXAMPLES)
     initial_loss = float(model.evaluate(x_fit[probe], y_fit[probe], batch_size=recipe.batch_size,
                                         verbose=0, return_dict=True)["loss"])

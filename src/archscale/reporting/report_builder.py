@@ -77,10 +77,6 @@ def load_source(db: str | None = None, from_pytest_benchmark: str | None = None)
     return load_store(db or DEFAULT_DB)
 
 
-def _spec_hash(spec: Mapping[str, Any]) -> str:
-    return spec_hash(spec)
-
-
 def collect(source: Source, *, filters: Sequence[str] = (), x: str | None = None,
             y: str | None = None, name: str | None = None,
             out: str | None = None) -> ReportData:
@@ -131,7 +127,7 @@ def collect(source: Source, *, filters: Sequence[str] = (), x: str | None = None
     kept += failed
     jobs = [source.jobs[k] for k in dict.fromkeys(str(r.get("job_key")) for r in kept)
             if k in source.jobs]
-    data.specs = {_spec_hash(j["spec"]): j["spec"] for j in jobs}
+    data.specs = {spec_hash(j["spec"]): j["spec"] for j in jobs}
     data.commands, data.files = _reproduce(source, jobs, name, filters, x, y, out)
     return data
 

@@ -50,12 +50,12 @@ def proposal_hypermodel(proposal: Proposal) -> Any:
             return trial_recipe(self.proposal.recipe, values, epochs)
 
         def build(self, hp: Any) -> Any:
-            from archscale.measure.accuracy import _compile
+            from archscale.measure.accuracy import compile_with_recipe
             from archscale.profiling import build
 
             declare(hp, self.rows)
             model = build(self.spec(hp.values))
-            _compile(model, self.recipe(hp.values), False, 1, "auto")
+            compile_with_recipe(model, self.recipe(hp.values), False, 1, "auto")
             return model
 
     return ProposalHyperModel()
