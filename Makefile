@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-slow mutants bench demo report readme clean
+.PHONY: venv test test-slow mutants bench demo report dimensions readme clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ report: $(STAMP)
 	$(VENV)/bin/archscale bench bench/sweeps/catalogue.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale bench bench/sweeps/memory_large.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github
+
+## The optimal-dimensions study (grid around each task's proposal, searches, knee), then
+## reports/dimensions/. Resumable: a re-run trains only what the store lacks.
+dimensions: $(STAMP)
+	$(PY) -m archscale.study run --study full --db dimensions.db --work dimensions_work --out reports/dimensions
 
 ## Regenerate the catalogue table inside README.md.
 readme: $(STAMP)

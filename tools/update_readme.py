@@ -1,4 +1,5 @@
-"""Regenerate the generated blocks of README.md (the catalogue table, propose's rules table).
+"""Regenerate the generated blocks of README.md (the catalogue table, propose's rules table,
+the optimal-dimensions tables from ``reports/dimensions/results.json``).
 
 Usage: ``python tools/update_readme.py [--check] [README.md]``. With ``--check`` nothing is
 written and the exit code is 1 when the README is out of date (the test suite runs this).
@@ -16,6 +17,20 @@ from archscale.heuristics.rules_doc import rules_markdown
 
 START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
 RULES_START, RULES_END = "<!-- propose-rules:start -->", "<!-- propose-rules:end -->"
+DIM_START, DIM_END = "<!-- dimensions:start -->", "<!-- dimensions:end -->"
+DIM_RESULTS = Path(__file__).resolve().parent.parent / "reports" / "dimensions" / "results.json"
+
+
+def render_dimensions(path: Path = DIM_RESULTS) -> str | None:
+    """The study's proposal and search tables (``archscale.study.report``), or ``None`` when
+    the committed study report is absent."""
+    if not path.exists():
+        return None
+    import json
+
+    from archscale.study.report import dimensions_markdown
+
+    return dimensions_markdown(json.loads(path.read_text(encoding="utf-8")))
 
 
 def render_catalogue() -> str:
@@ -34,6 +49,8 @@ def updated(text: str) -> str:
     text = _replace(text, START, END, render_catalogue())
     if RULES_START in text:
         text = _replace(text, RULES_START, RULES_END, rules_markdown())
+    if DIM_START in text and (block := render_dimensions()) is not None:
+        text = _replace(text, DIM_START, DIM_END, block)
     return text
 
 

@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the most a trial gets)")
     search.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the oracle and of every trial's training (default: 0)")
+    search.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                        help="do not make the proposal the first trial: the oracle draws its "
+                             "first trial like any other (the unseeded baseline)")
     search.add_argument("--db", default="archscale.db", metavar="PATH",
                         help="result store for the trained trials (default: archscale.db)")
     search.add_argument("--dir", default="archscale_tune", metavar="DIR",
@@ -172,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
 
     import_tensorflow()
     result = tune(start, budget, dataset=args.dataset, tuner=args.tuner, trials=args.trials,
-                  epochs=args.epochs, seed=args.seed, db=args.db, directory=args.dir)
+                  epochs=args.epochs, seed=args.seed, warm_start=args.warm_start, db=args.db,
+                  directory=args.dir)
     if args.json:
         print_json(result.to_dict())
     else:

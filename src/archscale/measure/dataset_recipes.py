@@ -25,6 +25,9 @@ numbers of different architectures on the same dataset are comparable. The defau
   batch 32, 40 epochs, patience 10; small MLPs and CNNs reach 95-98 %.
 - ``synthetic``: the procedural texture task. Adam 3e-3, cosine, batch 64, 20 epochs,
   patience 5: enough for small models to separate the classes in seconds.
+- ``breast_cancer`` / ``wine``: scikit-learn's small tabular sets (398 / 124 training rows,
+  standardised). Adam 1e-3, cosine, batch 32, 100 epochs, patience 20: small MLPs reach
+  95-98 % on both.
 - ``npz``: user data, no prior knowledge: Keras' default Adam rate 1e-3, constant, batch 32
   (Keras' ``fit`` default), 50 epochs, patience 10.
 
@@ -53,6 +56,11 @@ DEFAULT_RECIPES: Mapping[str, Recipe] = types.MappingProxyType({
                      batch_size=32, early_stopping_patience=10, validation_split=0.1),
     "synthetic": Recipe(optimizer="adam", learning_rate=3e-3, schedule="cosine", epochs=20,
                         batch_size=64, early_stopping_patience=5, validation_split=0.1),
+    "breast_cancer": Recipe(optimizer="adam", learning_rate=1e-3, schedule="cosine",
+                            epochs=100, batch_size=32, early_stopping_patience=20,
+                            validation_split=0.1),
+    "wine": Recipe(optimizer="adam", learning_rate=1e-3, schedule="cosine", epochs=100,
+                   batch_size=32, early_stopping_patience=20, validation_split=0.1),
     "npz": Recipe(optimizer="adam", learning_rate=1e-3, schedule="constant", epochs=50,
                   batch_size=32, early_stopping_patience=10, validation_split=0.1),
 })

@@ -9,6 +9,8 @@ name                      input_shape        source
 ``mnist1d_seq``           ``(40, 1)``        the same arrays as a length-40, 1-channel sequence
 ``digits``                ``(8, 8, 1)``      scikit-learn's bundled 8x8 digits, scaled to [0, 1]
 ``synthetic``             ``(R, R, C)``      procedural shifted-texture images (see below)
+``breast_cancer``         ``(30,)``          scikit-learn's bundled Wisconsin breast cancer, 2 classes
+``wine``                  ``(13,)``          scikit-learn's bundled wine recognition, 3 classes
 ``npz:/path/file.npz``    from the file      arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``
 ========================  ================  ===============================================
 
@@ -38,7 +40,13 @@ from archscale.specs import check_fraction, check_positive_int, check_positive_n
 __all__ = ["DATASETS", "NPZ_KEYS", "Dataset", "dataset_from_arrays", "dataset_kind",
            "list_datasets", "load_dataset"]
 
-DATASETS = ("mnist1d", "mnist1d_seq", "digits", "synthetic", "npz:<path>")
+DATASETS = ("mnist1d", "mnist1d_seq", "digits", "synthetic", "breast_cancer", "wine",
+            "npz:<path>")
+
+#: ``mnist1d(train_samples=N)`` draws its N training examples from one fixed generation of
+#: this many examples (80/20: 64,000 training, 16,000 test) and always tests on its 16,000
+#: test examples, so every training-set size is tested the same way.
+MNIST1D_POOL_SAMPLES = 80_000
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -93,17 +101,34 @@ def _cached_mnist1d(seed: int, num_samples: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _load_mnist1d(name: str, *, seed: int = 42, num_samples: int = 5000) -> Dataset:
-    """MNIST-1D (Greydanus 2020): 80/20 split, 10 classes, length-40 signals."""
+def _load_mnist1d(name: str, *, seed: int = 42, num_samples: int = 5000,
+                  train_samples: int | None = None) -> Dataset:
+    """MNIST-1D (Greydanus 2020): 80/20 split, 10 classes, length-40 signals.
+
+    ``train_samples=N`` instead trains on the first N of the 64,000 training examples of one
+    80,000-example generation and tests on its 16,000 test examples (``num_samples`` is then
+    ignored), so training-set sizes from 50 to 64,000 share one test protocol.
+    """
     check_positive_int("seed", seed, allow_zero=True)
     check_positive_int("num_samples", num_samples)
     if num_samples < 50:
         raise SpecError(f"num_samples must be at least 50. Received: num_samples={num_samples}")
-    arrays = _cached_mnist1d(seed, num_samples)
+    options: dict[str, Any] = {"seed": seed, "num_samples": num_samples}
+    if train_samples is None:
+        arrays = _cached_mnist1d(seed, num_samples)
+    else:
+        pool = MNIST1D_POOL_SAMPLES * 4 // 5
+        check_positive_int("train_samples", train_samples)
+        if not 50 <= train_samples <= pool:
+            raise SpecError(f"train_samples must be between 50 and {pool}. "
+                            f"Received: train_samples={train_samples}")
+        arrays = dict(_cached_mnist1d(seed, MNIST1D_POOL_SAMPLES))
+        arrays["x_train"] = arrays["x_train"][:train_samples]
+        arrays["y_train"] = arrays["y_train"][:train_samples]
+        options = {"seed": seed, "train_samples": train_samples}
     if name == "mnist1d_seq":
         arrays = {k: v[..., None] if k.startswith("x") else v for k, v in arrays.items()}
-    return dataset_from_arrays(name, **arrays, classes=10,
-                               options={"seed": seed, "num_samples": num_samples})
+    return dataset_from_arrays(name, **arrays, classes=10, options=options)
 
 
 def _load_digits(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
@@ -120,6 +145,29 @@ def _load_digits(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dat
     x_train, x_test, y_train, y_test = train_test_split(
         x, digits.target, test_size=test_fraction, random_state=seed, stratify=digits.target)
     return dataset_from_arrays(name, x_train, y_train, x_test, y_test, classes=10,
+                               options={"test_fraction": test_fraction, "seed": seed})
+
+
+def _load_tabular(name: str, *, test_fraction: float = 0.3, seed: int = 0) -> Dataset:
+    """A small scikit-learn tabular set (``breast_cancer``: 569 x 30, 2 classes; ``wine``:
+    178 x 13, 3 classes): stratified split, features standardised with the training split's
+    mean and standard deviation (the test split never informs the scaling)."""
+    from sklearn.datasets import load_breast_cancer, load_wine
+    from sklearn.model_selection import train_test_split
+
+    check_fraction("test_fraction", test_fraction)
+    check_positive_int("seed", seed, allow_zero=True)
+    if not test_fraction:
+        raise SpecError("test_fraction must be > 0. Received: test_fraction=0")
+    bunch = (load_breast_cancer if name == "breast_cancer" else load_wine)()
+    x_train, x_test, y_train, y_test = train_test_split(
+        bunch.data, bunch.target, test_size=test_fraction, random_state=seed,
+        stratify=bunch.target)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std[std == 0] = 1.0
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    return dataset_from_arrays(name, x_train, y_train, x_test, y_test,
+                               classes=int(bunch.target.max()) + 1,
                                options={"test_fraction": test_fraction, "seed": seed})
 
 
@@ -222,6 +270,8 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
     "mnist1d_seq": _load_mnist1d,
     "digits": _load_digits,
     "synthetic": _load_synthetic,
+    "breast_cancer": _load_tabular,
+    "wine": _load_tabular,
 }
 _CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Dataset] = {}
 
@@ -232,7 +282,7 @@ def list_datasets() -> tuple[str, ...]:
 
 
 def dataset_kind(name: str) -> str:
-    """The loader a name selects: ``mnist1d``, ``mnist1d_seq``, ``digits``, ``synthetic``, ``npz``.
+    """The loader a name selects: a ``DATASETS`` name, or ``npz``.
 
     Raises:
         SpecError: the name is not a known dataset.
@@ -249,8 +299,11 @@ def load_dataset(name: str, **options: Any) -> Dataset:
     """Load (generate) a dataset by name; results are cached per process.
 
     Args:
-        name: ``mnist1d``, ``mnist1d_seq``, ``digits``, ``synthetic`` or ``npz:/path/file.npz``.
-        **options: Loader options. mnist1d: ``seed=42``, ``num_samples=5000``. digits:
+        name: ``mnist1d``, ``mnist1d_seq``, ``digits``, ``synthetic``, ``breast_cancer``,
+            ``wine`` or ``npz:/path/file.npz``.
+        **options: Loader options. mnist1d: ``seed=42``, ``num_samples=5000``,
+            ``train_samples`` (see ``MNIST1D_POOL_SAMPLES``). breast_cancer / wine:
+            ``test_fraction=0.3``, ``seed=0``. digits:
             ``test_fraction=0.2``, ``seed=0``. synthetic: ``resolution=32``, ``channels=3``,
             ``classes=10``, ``samples=2000`` (train), ``test_samples=500``, ``noise=2.0``,
             ``max_shift=resolution // 4``, ``waves=4``, ``seed=0``. npz: ``classes``

@@ -18,7 +18,7 @@ from archscale.errors import InputFileError, SpecError
 from archscale.measure.dataset_recipes import default_recipe
 
 #: Built-in dataset names (``npz:PATH`` is accepted as well).
-DATASET_NAMES = ("mnist1d", "mnist1d_seq", "digits", "synthetic")
+DATASET_NAMES = ("mnist1d", "mnist1d_seq", "digits", "synthetic", "breast_cancer", "wine")
 NPZ_PREFIX = "npz:"
 
 

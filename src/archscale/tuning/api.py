@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 import warnings
-from typing import Any, TextIO
+from typing import Any, Mapping, TextIO
 
 from archscale.errors import SpecError
 from archscale.heuristics.proposal import Proposal
@@ -67,12 +67,15 @@ def _prepare(task_or_proposal: Task | Proposal, budget: Budget | None,
 
 
 def run_id_of(proposal: Proposal, budget_filter: BudgetFilter, dataset_desc: dict[str, Any],
-              tuner: str, epochs: int | None, seed: int) -> str:
-    """The search's id: 12 hex digits of the hash of what defines it."""
-    return sha256_hex({"spec": proposal.spec.to_dict(), "space": proposal.search_space,
-                       "recipe": proposal.recipe.to_dict(), "budget": budget_filter.describe(),
-                       "dataset": dataset_desc, "tuner": tuner, "epochs": epochs,
-                       "seed": seed})[:12]
+              tuner: str, epochs: int | None, seed: int, warm_start: bool = True) -> str:
+    """The search's id: 12 hex digits of the hash of what defines it (``warm_start`` enters
+    the hash only when off, so warm-started searches keep their ids)."""
+    what = {"spec": proposal.spec.to_dict(), "space": proposal.search_space,
+            "recipe": proposal.recipe.to_dict(), "budget": budget_filter.describe(),
+            "dataset": dataset_desc, "tuner": tuner, "epochs": epochs, "seed": seed}
+    if not warm_start:
+        what["warm_start"] = False
+    return sha256_hex(what)[:12]
 
 
 def _check_args(tuner: str, trials: int, epochs: int | None, seed: int) -> None:
@@ -84,9 +87,9 @@ def _check_args(tuner: str, trials: int, epochs: int | None, seed: int) -> None:
 
 
 def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
-         dataset: str = "mnist1d", tuner: str = "bayesian", trials: int = 10,
-         epochs: int | None = None, seed: int = 0, db: str = DEFAULT_DB,
-         directory: str | None = None, quiet: bool = False,
+         dataset: str | Mapping[str, Any] = "mnist1d", tuner: str = "bayesian", trials: int = 10,
+         epochs: int | None = None, seed: int = 0, warm_start: bool = True,
+         db: str = DEFAULT_DB, directory: str | None = None, quiet: bool = False,
          progress_stream: TextIO | None = None,
          max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS) -> TuneResult:
     """Search the proposal's space with a keras-tuner oracle (see the module docstring).
@@ -94,11 +97,16 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     Args:
         task_or_proposal: A ``Task`` (proposed within ``budget`` first) or a ``Proposal``.
         budget: The ceilings every trained candidate meets (default: the proposal's).
-        dataset: A ``load_dataset`` name (its input shape and classes must be the task's).
+        dataset: A ``load_dataset`` name, or a table with ``name`` and loader options as a
+            sweep takes it (``{"name": "mnist1d", "train_samples": 1000}``); its input shape
+            and classes must be the task's.
         tuner: ``random``, ``grid``, ``bayesian`` or ``hyperband``.
         trials: Trained trials (over-budget candidates are skipped and not counted).
         epochs: Epochs per trial (default: the proposal's recipe; Hyperband's maximum).
         seed: Seeds the oracle and every trial's training: same seed, same trials.
+        warm_start: The proposal is the first trial (default). ``False`` runs keras-tuner's
+            oracle unseeded over the same space (its first trial is drawn like any other);
+            over-budget candidates are still skipped.
         db: The result store every trained trial is written to.
         directory: Parent of the keras-tuner project directory (default ``archscale_tune``).
         quiet: No progress lines.
@@ -114,8 +122,11 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
         InputFileError: the store cannot be opened.
     """
     _check_args(tuner, trials, epochs, seed)
+    if not isinstance(warm_start, bool):
+        raise SpecError(f"warm_start must be True or False. Received: warm_start={warm_start!r}")
     check_positive_int("max_consecutive_skips", max_consecutive_skips)
-    dataset_kind(dataset)
+    if isinstance(dataset, str):
+        dataset_kind(dataset)
     desc = parse_dataset(dataset, "dataset")
     data = load_dataset(desc["name"], **desc["options"])
     proposal, budget = _prepare(task_or_proposal, budget, data)
@@ -128,7 +139,7 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     if not verdict.fits:
         raise SpecError(f"the proposal does not meet the budget: {verdict.reason}")
     trial_recipe(proposal.recipe, proposal_values(proposal), epochs)  # validates epochs
-    run_id = run_id_of(proposal, budget_filter, desc, tuner, epochs, seed)
+    run_id = run_id_of(proposal, budget_filter, desc, tuner, epochs, seed, warm_start)
     parent = directory or DEFAULT_DIR
     if os.path.exists(parent) and not os.path.isdir(parent):
         raise SpecError(f"--dir must be a directory. Received: --dir={parent!r}")
@@ -137,7 +148,7 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     try:
         return _search(proposal, data, desc, budget_filter, store, progress, tuner=tuner,
                        trials=trials, epochs=epochs, seed=seed, run_id=run_id, parent=parent,
-                       max_skips=max_consecutive_skips)
+                       max_skips=max_consecutive_skips, warm_start=warm_start)
     finally:
         store.close()
 
@@ -145,10 +156,11 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
 def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
             budget_filter: BudgetFilter, store: Any, progress: TrialProgress, *, tuner: str,
             trials: int, epochs: int | None, seed: int, run_id: str, parent: str,
-            max_skips: int) -> TuneResult:
+            max_skips: int, warm_start: bool = True) -> TuneResult:
     hypermodel = proposal_hypermodel(proposal)
     max_epochs = epochs or proposal.recipe.epochs
-    oracle = make_oracle(tuner, start_values=proposal_values(proposal), trained_target=trials,
+    start = proposal_values(proposal) if warm_start else {}
+    oracle = make_oracle(tuner, start_values=start, trained_target=trials,
                          seed=seed + 1, max_epochs=max_epochs, max_skips=max_skips)
     runner = TrialRunner(proposal, data, desc, budget_filter, seed, epochs, store,
                          {"tune_run": run_id, "tune_tuner": tuner}, progress)

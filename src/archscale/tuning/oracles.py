@@ -84,7 +84,7 @@ class _BudgetAware:
     # -- keras-tuner hooks ----------------------------------------------------------------------
 
     def _random_values(self) -> dict[str, Any] | None:
-        if not self.start_order:  # the first trial of the search: the proposal
+        if self.start_values and not self.start_order:  # the first trial: the proposal
             return dict(self.start_values)
         return super()._random_values()  # type: ignore[misc]
 
@@ -156,7 +156,8 @@ def make_oracle(name: str, *, start_values: Mapping[str, Any], trained_target: i
 
     Args:
         name: ``random``, ``grid``, ``bayesian`` or ``hyperband``.
-        start_values: The proposal's point (the first trial).
+        start_values: The proposal's point (the first trial); empty: no warm start (the
+            oracle draws its first trial as keras-tuner's stock oracle does).
         trained_target: Trained trials to run.
         seed: keras-tuner's seed (it treats 0 as "random", so pass a positive one).
         max_epochs: Hyperband's ``max_epochs`` (the recipe's epochs).

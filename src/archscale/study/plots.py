@@ -1,0 +1,84 @@
+"""The study's figures: accuracy against MACs per task, knee size against training-set size.
+
+Rendered with ``archscale.reporting.plots`` (Agg canvas, PNG + SVG, deterministic).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from archscale.reporting.plots import Plot, new_figure, render
+from archscale.study.results import TaskResult
+from archscale.study.searches import SEARCHES
+
+DEPTH_MARKERS = {-1: "v", 0: "o", 1: "^"}
+SEARCH_COLORS = dict(zip(SEARCHES, ("#7f7f7f", "#9467bd", "#8c564b", "#2ca02c")))
+
+
+def task_plot(result: TaskResult) -> Plot | None:
+    """Accuracy (mean with std bars) against MACs of the task's grid, the knee, the proposal
+    and every search trial; ``None`` without points."""
+    if not result.points:
+        return None
+    fig = new_figure(6.4, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    for trial_search in SEARCHES:
+        trials = [t for t in result.trials if t.search == trial_search]
+        if trials:
+            ax.scatter([t.macs for t in trials], [100 * t.test_accuracy for t in trials], s=9,
+                       alpha=0.35, color=SEARCH_COLORS[trial_search],
+                       label=f"{trial_search} trials", zorder=1)
+    for depth, marker in DEPTH_MARKERS.items():
+        pts = sorted((p for p in result.points if p.depth == depth), key=lambda p: p.macs)
+        if pts:
+            ax.errorbar([p.macs for p in pts], [100 * p.mean for p in pts],
+                        yerr=[100 * p.std for p in pts], marker=marker, capsize=3,
+                        color="#1f77b4", alpha=1.0 if depth == 0 else 0.6,
+                        label=f"grid, depth {depth:+d}", zorder=3)
+    if result.knee is not None:
+        k = result.knee.knee
+        ax.scatter([k.macs], [100 * k.mean], marker="*", s=260, color="#ff7f0e",
+                   edgecolor="black", label=f"knee ({k.label.split(' ', 1)[1]})", zorder=5)
+        ax.axhspan(100 * (result.knee.best.mean - result.knee.tolerance),
+                   100 * result.knee.best.mean, color="#ff7f0e", alpha=0.12, zorder=0)
+    proposal = next((p for p in result.points if p.is_proposal), None)
+    if proposal is not None:
+        ax.scatter([proposal.macs], [100 * proposal.mean], marker="o", s=120,
+                   facecolor="none", edgecolor="#d62728", linewidth=2, label="proposal",
+                   zorder=6)
+    ax.set_xscale("log")
+    ax.set_xlabel("MACs per example (log)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{result.task.name}: accuracy vs MACs")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    caption = (f"{result.task.name}: grid means over {len(result.task.seeds)} seeds with std "
+               "bars; the shaded band is the knee tolerance below the best mean.")
+    return render(fig, f"accuracy_{result.task.name}", f"{result.task.name}: accuracy vs MACs",
+                  caption)
+
+
+def data_size_plot(results: Sequence[TaskResult], group: str) -> Plot | None:
+    """The knee's params and the proposal's params against training-set size for the tasks
+    of ``group`` (``None`` with fewer than two measured sizes)."""
+    rows = sorted(((r.task.samples, r.score) for r in results
+                   if r.task.group == group and r.score is not None), key=lambda t: t[0])
+    if len(rows) < 2:
+        return None
+    fig = new_figure(5.6, 3.8)
+    ax = fig.add_subplot(1, 1, 1)
+    sizes = [n for n, _ in rows]
+    ax.plot(sizes, [s.knee_params for _, s in rows], marker="*", markersize=12,
+            color="#ff7f0e", label="knee of the grid")
+    ax.plot(sizes, [s.proposal_params for _, s in rows], marker="o", color="#d62728",
+            label="zero-shot proposal")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training examples (log)")
+    ax.set_ylabel("params (log)")
+    ax.set_title(f"{group}: right size vs data size")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return render(fig, f"data_size_{group}", f"{group}: knee and proposal params vs training "
+                  "examples", "Params of the grid's knee and of the proposal per training-set "
+                  "size.")

@@ -1,0 +1,120 @@
+"""Running a study: the grid through ``archscale bench``, then the searches, all into one
+store and resumable (a re-run trains only what is missing).
+
+The work directory holds the grid's spec files (``specs/``), the generated sweep
+(``sweep.json``, what ``archscale bench`` ran) and the keras-tuner projects (``tune/``,
+``seed_random/``); the store holds every trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Sequence, TextIO
+
+from archscale.heuristics.proposal import Proposal
+from archscale.heuristics.propose import propose
+from archscale.runner.api import bench
+from archscale.runner.progress import make_progress
+from archscale.study.grid import grid_entries, grid_sweep
+from archscale.study.searches import SearchTrial, run_search
+from archscale.study.tasks import StudyTask
+
+DEFAULT_DB = "dimensions.db"
+DEFAULT_WORK = "dimensions_work"
+
+
+def proposals(tasks: Sequence[StudyTask]) -> dict[str, Proposal]:
+    """The zero-shot proposal of every task (no user budget)."""
+    return {t.name: propose(t.task()) for t in tasks}
+
+
+def write_sweep(tasks: Sequence[StudyTask], props: dict[str, Proposal], work: str,
+                workers: int) -> dict[str, Any]:
+    """Write every task's grid specs and the sweep (``sweep.json``); return the sweep."""
+    entries: list[tuple[float, dict[str, Any]]] = []
+    for task in tasks:
+        entries += grid_entries(task, props[task.name], os.path.join(work, "specs"))
+    sweep = grid_sweep(entries, workers=workers)
+    path = os.path.join(work, "sweep.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(sweep, handle, indent=2)
+    os.replace(path + ".tmp", path)
+    return sweep
+
+
+def run_grid(tasks: Sequence[StudyTask], *, db: str = DEFAULT_DB, work: str = DEFAULT_WORK,
+             workers: int = 2, stream: TextIO | None = None) -> Any:
+    """Train every grid point of ``tasks`` on its seeds (``archscale.bench``); resumable.
+
+    Returns:
+        The ``BenchResult``.
+    """
+    os.makedirs(work, exist_ok=True)
+    sweep = write_sweep(tasks, proposals(tasks), work, workers)
+    return bench(sweep, db=db, progress=make_progress(stream or sys.stderr, live=False))
+
+
+def _search_job(args: tuple[StudyTask, str, int, str, str]) -> list[dict[str, Any]]:
+    task, search, seed, db, work = args
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from archscale.measure.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
+    started = time.perf_counter()
+    trials = run_search(task, propose(task.task()), search, seed, db=db, work=work)
+    print(f"search {task.name} {search} seed {seed}: {len(trials)} trials in "
+          f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    rows = [t.to_dict() for t in trials]
+    _write_json(search_file(work, task.name, search, seed), rows)
+    return rows
+
+
+def search_file(work: str, task: str, search: str, seed: int) -> str:
+    """Where one finished search's trials are written (``searches/<task>_<search>_<seed>.json``)."""
+    return os.path.join(work, "searches", f"{task}_{search}_{seed}.json")
+
+
+def _write_json(path: str, obj: Any) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(obj, handle, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def stored_searches(tasks: Sequence[StudyTask], work: str) -> list[SearchTrial]:
+    """The trials of every finished search of ``tasks`` (those with a file)."""
+    out: list[SearchTrial] = []
+    for task in tasks:
+        for search in task.searches:
+            for seed in task.search_seeds:
+                path = search_file(work, task.name, search, seed)
+                if os.path.exists(path):
+                    with open(path, encoding="utf-8") as handle:
+                        out += [SearchTrial(**row) for row in json.load(handle)]
+    return out
+
+
+def run_searches(tasks: Sequence[StudyTask], *, db: str = DEFAULT_DB,
+                 work: str = DEFAULT_WORK, workers: int = 2) -> list[SearchTrial]:
+    """Run (or resume) every task's searches, ``workers`` at a time, each in its own process
+    (TensorFlow keeps memory for the life of a process). Trials are written to ``db`` as they
+    finish, and each finished search's trials to ``search_file(...)``.
+
+    Returns:
+        Every search's trials.
+    """
+    jobs = [(t, s, seed, db, work) for t in tasks for s in t.searches for seed in t.search_seeds]
+    out: list[SearchTrial] = []
+    if jobs:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 max_tasks_per_child=1) as pool:
+            for rows in pool.map(_search_job, jobs):
+                out += [SearchTrial(**r) for r in rows]
+    return out

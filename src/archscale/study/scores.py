@@ -1,0 +1,159 @@
+"""The study's derived tables as data: flat rows, search scores per budget, the targets'
+verdicts and the data-size series (what ``report`` renders and ``results.json`` holds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from typing import Any, Sequence
+
+from archscale.study.analysis import SearchScore, score_search, spearman
+from archscale.study.results import TaskResult, collect
+from archscale.study.run import proposals, stored_searches
+from archscale.study.searches import SEARCHES
+from archscale.study.tasks import StudyTask
+
+BUDGETS = (10, 30)
+POINT_COLUMNS = ("task", "width_multiplier", "depth_offset", "is_proposal", "is_knee",
+                 "is_best", "params", "macs", "seeds", "accuracy_mean_pct",
+                 "accuracy_std_pct", "train_flops_per_seed", "train_seconds_per_seed")
+TRIAL_COLUMNS = ("task", "search", "search_seed", "trial", "params", "macs",
+                 "val_accuracy_pct", "test_accuracy_pct", "train_flops", "train_seconds",
+                 "is_proposal", "hyperparameters")
+
+
+def point_rows(results: Sequence[TaskResult]) -> list[dict[str, Any]]:
+    """Flat rows of every measured grid point (units in the column names)."""
+    out = []
+    for r in results:
+        for p in sorted(r.points, key=lambda p: p.macs):
+            out.append({"task": r.task.name, "width_multiplier": p.width,
+                        "depth_offset": p.depth, "is_proposal": p.is_proposal,
+                        "is_knee": r.knee is not None and p is r.knee.knee,
+                        "is_best": r.knee is not None and p is r.knee.best,
+                        "params": p.params, "macs": p.macs, "seeds": len(p.accuracies),
+                        "accuracy_mean_pct": round(100 * p.mean, 3),
+                        "accuracy_std_pct": round(100 * p.std, 3),
+                        "train_flops_per_seed": p.train_flops,
+                        "train_seconds_per_seed": round(p.train_seconds, 2)})
+    return out
+
+
+def trial_rows(results: Sequence[TaskResult]) -> list[dict[str, Any]]:
+    """Flat rows of every search trial."""
+    out = []
+    for r in results:
+        for t in r.trials:
+            out.append({"task": t.task, "search": t.search, "search_seed": t.search_seed,
+                        "trial": t.trial, "params": t.params, "macs": t.macs,
+                        "val_accuracy_pct": round(100 * t.val_accuracy, 3),
+                        "test_accuracy_pct": round(100 * t.test_accuracy, 3),
+                        "train_flops": t.train_flops,
+                        "train_seconds": round(t.train_seconds, 2),
+                        "is_proposal": t.is_proposal, "hyperparameters": t.hyperparameters})
+    return out
+
+
+def budgets(task: StudyTask) -> tuple[int, ...]:
+    """The trial budgets a task's searches are scored at: ``BUDGETS`` up to its trials."""
+    return tuple(sorted({min(n, task.search_trials) for n in BUDGETS}))
+
+
+def search_scores(result: TaskResult) -> list[SearchScore]:
+    """Every search run of the task scored at every budget."""
+    out = []
+    for search in SEARCHES:
+        for seed in sorted({t.search_seed for t in result.trials if t.search == search}):
+            trials = [t for t in result.trials if t.search == search and t.search_seed == seed]
+            for n in budgets(result.task):
+                score = score_search(trials, n, result.knee)
+                if score is not None and score.trials_run == n:
+                    out.append(score)
+    return out
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return statistics.fmean(kept) if kept else None
+
+
+def search_summary(result: TaskResult) -> list[dict[str, Any]]:
+    """Per search and budget: means over search seeds."""
+    scores = search_scores(result)
+    out = []
+    for search in SEARCHES:
+        for n in budgets(result.task):
+            runs = [s for s in scores if s.search == search and s.trials == n]
+            if not runs:
+                continue
+            reach = [s.trials_to_knee for s in runs]
+            out.append({"task": result.task.name, "search": search, "trials": n,
+                        "search_seeds": len(runs),
+                        "selected_test_accuracy": _mean([s.selected_test_accuracy
+                                                         for s in runs]),
+                        "best_test_accuracy": _mean([s.best_test_accuracy for s in runs]),
+                        "trials_to_knee": reach,
+                        "trials_to_knee_mean": _mean([n + 1 if r is None else r
+                                                      for r in reach]),
+                        "train_flops_total": _mean([s.train_flops_total for s in runs]),
+                        "train_seconds_total": _mean([s.train_seconds_total for s in runs])})
+    return out
+
+
+def seeded_verdict(summary: Sequence[dict[str, Any]], trials: int) -> dict[str, Any] | None:
+    """Whether the seeded search reaches the knee in fewer trials (mean, a miss counting as
+    ``trials + 1``) than every unseeded search and selects at least as good a model."""
+    rows = {r["search"]: r for r in summary if r["trials"] == trials}
+    if "archscale" not in rows or len(rows) < 2:
+        return None
+    ours = rows["archscale"]
+    others = [r for s, r in rows.items() if s != "archscale"]
+    fewer = all(ours["trials_to_knee_mean"] < r["trials_to_knee_mean"] for r in others)
+    better = all((ours["selected_test_accuracy"] or 0) >= (r["selected_test_accuracy"] or 0)
+                 for r in others)
+    return {"trials": trials, "fewer_trials": fewer, "at_least_as_good": better}
+
+
+def data_size_series(results: Sequence[TaskResult], group: str) -> dict[str, Any] | None:
+    """Knee and proposal params across the group's training-set sizes, and their rho."""
+    rows = sorted(((r.task.samples, r.score) for r in results
+                   if r.task.group == group and r.score is not None), key=lambda t: t[0])
+    if not rows:
+        return None
+    knee = [s.knee_params for _, s in rows]
+    prop = [s.proposal_params for _, s in rows]
+    return {"group": group, "samples": [n for n, _ in rows], "knee_params": knee,
+            "proposal_params": prop, "spearman": spearman(knee, prop)}
+
+
+def _study_time(work: str) -> dict[str, Any]:
+    path = os.path.join(work, "phases.jsonl")
+    phases = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            phases = [json.loads(line) for line in handle if line.strip()]
+    return {"phases": phases, "seconds": sum(p["seconds"] for p in phases)}
+
+
+def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict[str, Any]:
+    """Everything the report shows, as one JSON-ready dict (plus the ``TaskResult`` list)."""
+    props = proposals(tasks)
+    results = collect(tasks, props, db, work, stored_searches(tasks, work))
+    summaries = {r.task.name: search_summary(r) for r in results}
+    groups = sorted({t.group for t in tasks if t.group.startswith("mnist1d")})
+    return {"study": study, "results": results, "points": point_rows(results),
+            "trials": trial_rows(results),
+            "proposals": {r.task.name: (r.score.to_dict() if r.score else None)
+                          for r in results},
+            "missing": {r.task.name: r.missing for r in results if r.missing},
+            "tasks": [t.to_dict() for t in tasks],
+            "recipes": {t.name: props[t.name].recipe.replace(
+                epochs=min(props[t.name].recipe.epochs, t.max_epochs)).to_dict()
+                for t in tasks},
+            "searches": summaries,
+            "seeded": {r.task.name: [v for n in budgets(r.task)
+                                     if (v := seeded_verdict(summaries[r.task.name], n))]
+                       for r in results if summaries[r.task.name]},
+            "data_size": [d for g in groups if (d := data_size_series(results, g))],
+            "time": _study_time(work)}

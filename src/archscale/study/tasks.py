@@ -1,0 +1,161 @@
+"""The study's tasks: what is trained, on which grid, with which seeds and epoch cap.
+
+A ``StudyTask`` names a dataset (a sweep dataset entry), the task description the proposal is
+made for (input shape, classes, training samples), the grid's axes, the training seeds and the
+epoch cap. The cap keeps the study on 2 cores: the proposal's recipe (cosine decay, best
+validation epoch restored) is used as proposed except that its epoch count is
+``min(recipe.epochs, max_epochs)``, the same for every grid point, the proposal and every
+search trial of the task, so the comparison stays fair.
+
+``STUDIES`` holds the full study and the tiny one CI runs (one task, two grid points, one
+seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from archscale.errors import SpecError
+from archscale.specs import Task
+
+#: Width multipliers of the grid (a log scale, 0.25x .. 4x).
+WIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: Image tasks stop at 2x: a 4x point costs 16x the proposal's training compute.
+IMAGE_WIDTHS = (0.25, 0.5, 1.0, 2.0)
+#: Epoch caps: MNIST-1D up to 16 k examples, the 64 k set, digits, the synthetic images.
+MNIST1D_EPOCHS = 100
+MNIST1D_64K_EPOCHS = 30
+DIGITS_EPOCHS = 30
+IMAGE_EPOCHS = 15
+#: Depth offsets: hidden layers (MLP) or blocks per stage (staged CNNs) added to the proposal.
+DEPTHS = (-1, 0, 1)
+#: The searches compared on a task (see ``searches.SEARCHES``).
+ALL_SEARCHES = ("seed_random", "bayesian_unseeded", "hyperband_unseeded", "archscale")
+
+
+@dataclass(frozen=True)
+class StudyTask:
+    """One task of the study.
+
+    Attributes:
+        name: Short label (``mnist1d-4k``), used in file names and tables.
+        dataset: The sweep dataset entry (``{"name": ..., **options}``).
+        input_shape / classes / samples: The task the proposal is made for (``samples`` =
+            training examples, before the recipe's validation hold-out).
+        seeds: Training seeds of every grid point.
+        widths / depths: The grid's axes.
+        full_grid: Every (width, depth) pair; otherwise the width line at depth 0 plus the
+            depth line at width 1 (a cross).
+        max_epochs: The epoch cap (see the module docstring).
+        searches: Searches run on this task (names of ``ALL_SEARCHES``).
+        search_trials / search_seeds: Trials per search and the searches' seeds.
+        group: ``mnist1d`` for the data-size series, else the task's kind.
+    """
+
+    name: str
+    dataset: Mapping[str, Any]
+    input_shape: tuple[int, ...]
+    classes: int
+    samples: int
+    seeds: tuple[int, ...] = (0, 1, 2)
+    widths: tuple[float, ...] = WIDTHS
+    depths: tuple[int, ...] = DEPTHS
+    full_grid: bool = False
+    max_epochs: int = 30
+    searches: tuple[str, ...] = ()
+    search_trials: int = 30
+    search_seeds: tuple[int, ...] = (0, 1, 2)
+    group: str = ""
+    notes: str = ""
+
+    def task(self) -> Task:
+        """The ``archscale.Task`` the proposal is made for."""
+        return Task(input_shape=self.input_shape, classes=self.classes, samples=self.samples)
+
+    def points(self) -> tuple[tuple[float, int], ...]:
+        """The grid's ``(width multiplier, depth offset)`` points, smallest first."""
+        if self.full_grid:
+            pts = [(w, d) for d in self.depths for w in self.widths]
+        else:
+            pts = [(w, 0) for w in self.widths] + [(1.0, d) for d in self.depths if d]
+        return tuple(sorted(set(pts), key=lambda p: (p[0], p[1])))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (for the report)."""
+        return {"name": self.name, "dataset": dict(self.dataset),
+                "input_shape": list(self.input_shape), "classes": self.classes,
+                "samples": self.samples, "seeds": list(self.seeds),
+                "widths": list(self.widths), "depths": list(self.depths),
+                "full_grid": self.full_grid, "max_epochs": self.max_epochs,
+                "searches": list(self.searches), "search_trials": self.search_trials,
+                "search_seeds": list(self.search_seeds), "group": self.group,
+                "notes": self.notes}
+
+
+def _mnist1d(size: int, *, sequence: bool = False, max_epochs: int = MNIST1D_EPOCHS,
+             **kw: Any) -> StudyTask:
+    label = f"{size // 1000}k"
+    name = "mnist1d_seq" if sequence else "mnist1d"
+    return StudyTask(name=f"{name}-{label}", dataset={"name": name, "train_samples": size},
+                     input_shape=(40, 1) if sequence else (40,), classes=10, samples=size,
+                     max_epochs=max_epochs, group=name, **kw)
+
+
+def _synthetic(name: str, noise: float, notes: str) -> StudyTask:
+    return StudyTask(name=name, dataset={"name": "synthetic", "resolution": 16, "channels": 3,
+                                         "classes": 10, "samples": 2000,
+                                         "test_samples": 1000, "noise": noise},
+                     input_shape=(16, 16, 3), classes=10, samples=2000, widths=IMAGE_WIDTHS,
+                     max_epochs=IMAGE_EPOCHS, group="image", notes=notes)
+
+
+def _tabular(name: str, shape: int, classes: int, samples: int, **kw: Any) -> StudyTask:
+    return StudyTask(name=name, dataset={"name": name}, input_shape=(shape,), classes=classes,
+                     samples=samples, seeds=(0, 1, 2, 3, 4), full_grid=True, max_epochs=50,
+                     group="tabular", **kw)
+
+
+FULL = (
+    _tabular("wine", 13, 3, 124),
+    _tabular("breast_cancer", 30, 2, 398),
+    _mnist1d(1000, full_grid=True, searches=ALL_SEARCHES),
+    _mnist1d(4000, full_grid=True),
+    _mnist1d(4000, sequence=True),
+    _mnist1d(16000),
+    StudyTask(name="digits", dataset={"name": "digits"}, input_shape=(8, 8, 1), classes=10,
+              samples=1437, widths=IMAGE_WIDTHS, max_epochs=DIGITS_EPOCHS, group="image"),
+    _synthetic("synthetic-easy", 1.0, "16x16x3 textures, noise std 1"),
+    _synthetic("synthetic-hard", 3.0, "16x16x3 textures, noise std 3"),
+    _mnist1d(64000, max_epochs=MNIST1D_64K_EPOCHS),
+)
+
+#: Tasks the grid trains before the searches run (the rest, the costliest, after them).
+FIRST_PHASE = ("wine", "breast_cancer", "mnist1d-1k", "mnist1d-4k", "digits")
+
+TINY = (
+    StudyTask(name="wine", dataset={"name": "wine"}, input_shape=(13,), classes=3,
+              samples=124, seeds=(0,), widths=(0.5, 1.0), depths=(0,), max_epochs=3,
+              searches=("seed_random", "archscale"), search_trials=2, search_seeds=(0,),
+              group="tabular"),
+)
+
+STUDIES: Mapping[str, tuple[StudyTask, ...]] = {"full": FULL, "tiny": TINY}
+
+
+def study_tasks(name: str, only: tuple[str, ...] = ()) -> tuple[StudyTask, ...]:
+    """The tasks of study ``name``, optionally only those named in ``only``.
+
+    Raises:
+        SpecError: an unknown study or task name.
+    """
+    if name not in STUDIES:
+        raise SpecError(f"unknown study; accepted: {', '.join(STUDIES)}. Received: "
+                        f"study={name!r}")
+    tasks = STUDIES[name]
+    names = [t.name for t in tasks]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise SpecError(f"unknown task of study {name!r}; accepted: {', '.join(names)}. "
+                        f"Received: task={unknown[0]!r}")
+    return tuple(t for t in tasks if not only or t.name in only)

@@ -1,0 +1,94 @@
+"""The study's definitions on hand-made grids whose answers are known (no TensorFlow)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from archscale.study.analysis import (KNEE_FLOOR, PointResult, knee_of, score_proposal,
+                                      score_search, spearman)
+from archscale.study.searches import SearchTrial
+
+
+def point(width, macs, accs, *, depth=0, proposal=False):
+    return PointResult(task="t", width=width, depth=depth, label=f"t w{width:g} d{depth:+d}",
+                       params=macs + 10, macs=macs, accuracies=tuple(accs), train_flops=0.0,
+                       train_seconds=0.0, is_proposal=proposal)
+
+
+def test_mean_and_sample_std():
+    p = point(1, 100, (0.60, 0.64, 0.68))
+    assert p.mean == pytest.approx(0.64)
+    assert p.std == pytest.approx(0.04)  # ddof=1: sqrt((0.0016 + 0 + 0.0016) / 2)
+    assert point(1, 100, (0.5,)).std == 0.0
+
+
+def test_knee_is_the_smallest_point_within_one_std_of_the_best():
+    grid = [point(0.25, 100, (0.50, 0.52, 0.54)),
+            point(0.5, 200, (0.60, 0.62, 0.64)),   # 0.62: 3 pts below the best
+            point(1, 400, (0.62, 0.65, 0.68)),     # 0.65: within the best's std (3 pts)
+            point(2, 800, (0.64, 0.68, 0.72))]     # best 0.68, std 0.04
+    found = knee_of(grid)
+    assert found.best.macs == 800
+    assert found.tolerance == pytest.approx(0.04)
+    assert found.knee.macs == 400
+
+
+def test_knee_tolerance_has_a_half_point_floor():
+    grid = [point(0.5, 100, (0.900, 0.900)), point(1, 200, (0.906, 0.906)),
+            point(2, 400, (0.910, 0.910))]
+    found = knee_of(grid)
+    assert found.tolerance == KNEE_FLOOR
+    assert found.knee.macs == 200  # 0.906 >= 0.910 - 0.005; 0.900 is not
+    assert knee_of([]) is None
+
+
+def test_proposal_score_gap_and_macs_ratio():
+    grid = [point(0.5, 100, (0.70, 0.70)), point(1, 400, (0.79, 0.81), proposal=True),
+            point(2, 1600, (0.80, 0.82))]
+    score = score_proposal(grid)
+    assert score.gap_points == pytest.approx(1.0)      # 81 - 80
+    assert score.gap_allowed_points == pytest.approx(100 * math.sqrt(2e-4))  # best's std
+    assert score.knee_macs == 400 and score.macs_ratio_to_knee == pytest.approx(1.0)
+    assert score.meets_accuracy and score.meets_macs
+    worse = [point(0.5, 100, (0.80, 0.80), proposal=True), point(1, 400, (0.85, 0.85)),
+             point(2, 1600, (0.85, 0.85))]
+    score = score_proposal(worse)   # 5 points short; knee 400 MACs: ratio 0.25
+    assert score.gap_points == pytest.approx(5.0) and not score.meets_accuracy
+    assert score.macs_ratio_to_knee == pytest.approx(0.25) and score.meets_macs
+    big = [point(0.5, 100, (0.85, 0.85)), point(4, 1600, (0.85, 0.85), proposal=True)]
+    score = score_proposal(big)     # as good, 16x the knee's MACs
+    assert score.meets_accuracy and not score.meets_macs
+    assert score_proposal([point(1, 1, (0.5,))]) is None  # no proposal point
+
+
+def trial(n, val, test, macs=10, flops=1.0):
+    return SearchTrial(task="t", search="s", search_seed=0, trial=n, params=macs, macs=macs,
+                       val_accuracy=val, test_accuracy=test, train_flops=flops,
+                       train_seconds=2.0, is_proposal=n == 1, hyperparameters="")
+
+
+def test_search_score_selects_on_validation_and_counts_trials_to_the_knee():
+    knee = knee_of([point(1, 100, (0.708, 0.708)), point(2, 200, (0.71, 0.71))])
+    assert knee.knee.macs == 100    # target: 0.708 - 0.005 = 0.703
+    trials = [trial(1, 0.60, 0.55), trial(2, 0.75, 0.62), trial(3, 0.70, 0.705),
+              trial(4, 0.65, 0.72)]
+    score = score_search(trials, 3, knee)
+    assert score.trials_run == 3
+    assert score.selected_val_accuracy == 0.75 and score.selected_test_accuracy == 0.62
+    assert score.best_test_accuracy == 0.705
+    assert score.trials_to_knee == 3
+    assert score.train_flops_total == 3.0 and score.train_seconds_total == 6.0
+    assert score_search(trials, 2, knee).trials_to_knee is None
+    assert score_search([], 10, knee) is None
+
+
+def test_spearman_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    cases = [([1, 2, 3, 4], [10, 20, 30, 40]), ([1, 2, 3, 4], [40, 30, 20, 10]),
+             ([1, 2, 2, 4], [3, 1, 2, 5]), ([5, 1, 4, 2, 3], [2, 1, 5, 3, 4])]
+    for xs, ys in cases:
+        assert spearman(xs, ys) == pytest.approx(stats.spearmanr(xs, ys).statistic)
+    assert spearman([1, 1, 1], [1, 2, 3]) is None
+    assert spearman([1], [1]) is None

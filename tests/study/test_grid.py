@@ -1,0 +1,92 @@
+"""The study's grid around a proposal, its tasks and its sweep (pure Python, no TensorFlow)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import archscale
+from archscale.errors import SpecError
+from archscale.study.grid import depth_knobs, grid_entries, grid_points, grid_sweep, point_spec
+from archscale.study.tasks import STUDIES, StudyTask, study_tasks
+
+
+def task_named(name):
+    return next(t for t in STUDIES["full"] if t.name == name)
+
+
+def proposal_of(task):
+    return archscale.propose(task.task())
+
+
+def test_mlp_depth_adds_or_drops_hidden_layers_and_width_scales_them():
+    task = task_named("mnist1d-4k")
+    p = proposal_of(task)
+    assert p.spec.widths == (128, 80)
+    assert point_spec(p, 1.0, -1).widths == (128,)
+    assert point_spec(p, 1.0, 1).widths == (128, 80, 80)
+    assert point_spec(p, 2.0, 0).widths == (256, 160)
+    assert point_spec(p, 0.25, 0).widths == (32, 24)   # 20 rounds half up to 24 (8s)
+    assert point_spec(p, 1.0, 0) == p.spec
+    one_layer = proposal_of(task_named("mnist1d-1k"))
+    assert depth_knobs(one_layer, -1) is None           # no hidden layer left
+
+
+def test_staged_depth_adds_a_block_to_every_stage():
+    p = proposal_of(task_named("synthetic-easy"))
+    assert p.spec.stage_blocks == (4, 3)
+    assert point_spec(p, 1.0, 1).stage_blocks == (5, 4)
+    assert point_spec(p, 1.0, -1).stage_blocks == (3, 2)
+    assert point_spec(p, 2.0, 0).stage_widths == (32, 48)
+
+
+def test_every_point_is_a_real_spec_with_exact_costs():
+    task = task_named("mnist1d-4k")
+    points = grid_points(task, proposal_of(task))
+    assert len(points) == 15 and sum(pt.is_proposal for pt in points) == 1
+    for pt in points:
+        widths = (40,) + pt.spec.widths + (10,)
+        expected = sum(a * b + b for a, b in zip(widths, widths[1:]))
+        assert archscale.profile(pt.spec).params == expected, pt.label
+
+
+def test_cross_grid_is_the_width_line_plus_the_depth_line():
+    task = StudyTask(name="x", dataset={"name": "mnist1d"}, input_shape=(40,), classes=10,
+                     samples=4000, widths=(0.5, 1.0, 2.0), depths=(-1, 0, 1))
+    assert task.points() == ((0.5, 0), (1.0, -1), (1.0, 0), (1.0, 1), (2.0, 0))
+    full = StudyTask(**{**task.__dict__, "full_grid": True})
+    assert len(full.points()) == 9
+
+
+def test_sweep_runs_the_cheapest_points_first_with_the_capped_recipe(tmp_path):
+    task = task_named("mnist1d-4k")
+    p = proposal_of(task)
+    entries = grid_entries(task, p, str(tmp_path))
+    sweep = grid_sweep(entries)
+    macs = [archscale.profile(archscale.load_spec(e["spec"])).macs for e in sweep["arch"]]
+    assert macs == sorted(macs)
+    recipe = sweep["arch"][0]["settings"]["accuracy"]["recipe"]
+    assert recipe["epochs"] == min(p.recipe.epochs, task.max_epochs) == 100
+    assert recipe["learning_rate"] == p.recipe.learning_rate
+    assert sweep["measure"] == ["accuracy"]
+    assert all(e["seeds"] == [0, 1, 2] for e in sweep["arch"])
+    assert all(e["datasets"] == [{"name": "mnist1d", "train_samples": 4000}]
+               for e in sweep["arch"])
+
+
+def test_study_tasks_refuse_unknown_names():
+    with pytest.raises(SpecError, match="unknown study; accepted: full, tiny"):
+        study_tasks("huge")
+    with pytest.raises(SpecError, match="Received: task='nope'"):
+        study_tasks("full", ("nope",))
+    assert [t.name for t in study_tasks("full", ("digits",))] == ["digits"]
+
+
+def test_grid_needs_no_tensorflow():
+    code = ("import sys; from archscale.study.tasks import study_tasks; "
+            "from archscale.study.grid import grid_points; import archscale; "
+            "[grid_points(t, archscale.propose(t.task())) for t in study_tasks('full')]; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

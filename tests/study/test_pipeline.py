@@ -1,0 +1,66 @@
+"""The tiny study end to end (one task, two grid points, one seed, two 2-trial searches), so
+the pipeline behind ``reports/dimensions/`` cannot rot: real training, a real store, the
+report's files; a re-run trains nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.tf
+
+
+def run_study(cwd, *args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "archscale.study", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def stored(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT job_key, created_at FROM results ORDER BY job_key").fetchall()
+
+
+def test_tiny_study_runs_reports_and_resumes(tmp_path):
+    done = run_study(tmp_path, "run", "--study", "tiny", "--out", "report")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "report"
+    for name in ("report.md", "report.html", "results.csv", "searches.csv", "results.json",
+                 "plots/accuracy_wine.png"):
+        assert (out / name).is_file(), name
+    with open(out / "results.csv", encoding="utf-8") as handle:
+        points = list(csv.DictReader(handle))
+    assert [(p["width_multiplier"], p["seeds"]) for p in points] == [("0.5", "1"), ("1.0", "1")]
+    assert [p["is_proposal"] for p in points] == ["False", "True"]
+    assert sum(p["is_knee"] == "True" for p in points) == 1
+    for p in points:
+        assert 0 <= float(p["accuracy_mean_pct"]) <= 100 and int(p["params"]) > 0
+    with open(out / "searches.csv", encoding="utf-8") as handle:
+        trials = list(csv.DictReader(handle))
+    assert sorted({t["search"] for t in trials}) == ["archscale", "seed_random"]
+    assert len(trials) == 4
+    assert [t["is_proposal"] for t in trials if t["search"] == "archscale"][0] == "True"
+    data = json.loads((out / "results.json").read_text())
+    assert data["proposals"]["wine"]["knee_label"].startswith("wine w")
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<script" not in html
+    before = stored(tmp_path / "dimensions.db")
+    assert len(before) >= 4   # 2 grid jobs + the searches' trials (shared keys count once)
+
+    again = run_study(tmp_path, "run", "--study", "tiny", "--out", "report")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "0 to run" in again.stderr
+    assert stored(tmp_path / "dimensions.db") == before   # nothing trained, nothing rewritten
+
+
+def test_bad_study_name_is_one_line_and_exit_2(tmp_path):
+    done = run_study(tmp_path, "run", "--study", "huge")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: unknown study; accepted: full, tiny. Received: study='huge'"
+    assert os.listdir(tmp_path) == []
