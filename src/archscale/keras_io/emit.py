@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import keras
 from keras import layers
+from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
 from archscale.errors import UnsupportedModelError
 from archscale.keras_io.layers import ChannelPad
@@ -190,6 +191,8 @@ _MERGE_CLASSES = {"subtract": layers.Subtract, "average": layers.Average,
 
 def _emit_elementwise(node: Node, in_rank: int) -> layers.Layer:
     fn = node.attrs["fn"]
+    if fn == "scaled_add" and "scale" in node.attrs:  # Inception-ResNet: x + scale * residual
+        return CustomScaleLayer(node.attrs["scale"], name=node.name)
     if fn not in _MERGE_CLASSES or node.attrs.get("constants"):
         raise UnsupportedModelError(f"cannot emit element-wise {fn!r} with constants as a "
                                     f"Keras layer. Received: {node.name!r}")

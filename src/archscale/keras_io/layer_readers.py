@@ -281,4 +281,5 @@ def read_custom_scale(g: GraphBuilder, c, ins, name, rank, call):
     """InceptionResNetV2's ``CustomScaleLayer``: ``inputs[0] + inputs[1] * scale``."""
     if len(ins) != 2 or not isinstance(c.get("scale"), (int, float)):
         raise Untranslatable("CustomScaleLayer call")
-    return g.layer("elementwise", ins, name=name, fn="scaled_add", constants=1)
+    return g.layer("elementwise", ins, name=name, fn="scaled_add", constants=1,
+                   scale=c["scale"])
