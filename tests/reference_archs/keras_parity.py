@@ -40,3 +40,4 @@ def profiler_mac_flops(model) -> int:
     from archscale.measure.tf_profiler import profiler_mac_flops as flops
 
     return flops(model)
+

@@ -31,7 +31,7 @@ T = TypeVar("T")
 FAMILY_MODULES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet",
                   "regnet",
                   # fam17b
-                  "densenet", "xception", "vgg",
+                  "densenet", "xception", "vgg", "tcn", "transformer", "vit",
                   )
 
 #: Input ranks: 1 vector, 2 sequence (length x channels), 3 image (H x W x C).
