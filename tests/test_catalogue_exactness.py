@@ -17,6 +17,7 @@ from archscale.reference_archs import presets
 
 #: Smallest input side each preset is built at in these tests (Inception v3 needs 75).
 _SMALL_SIDE = {"inception_v3": 75}
+_SMALL_SIDE |= {"inception_resnet_v2": 75, "vit_tiny": 32, "vit_small": 32}  # fam17b
 
 
 def _small(name: str) -> archscale.ArchSpec:
@@ -85,6 +86,8 @@ def test_built_model_matches_profile_and_reads_back(name):
 #: families whose blocks the other presets already cover): compared with --run-slow only.
 SLOW_PROFILER = {"resnet101", "resnet152", "resnet101v2", "resnet152v2", "efficientnet_b4",
                  "efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}
+SLOW_PROFILER |= {"densenet169", "densenet201", "vgg16", "vgg19", "xception",  # fam17b
+                  "inception_resnet_v2", "vit_small"}
 #: Every preset at its native input size; the slow ones under the ``slow`` marker.
 MAC_PRESETS = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_PROFILER else n
                for n in ALL]

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.tf
 NOT_EMITTED = {
     "input": "to_keras makes it with keras.Input, not a layer",
     "scale": "ConvNeXt's LayerScale is private to keras.applications; read, not built",
-    "slice": "read from Cropping layers and x[...] operations; no family builds it",
     "reduce": "read from keras.ops reductions (mean, any, ...); no family builds it",
     "unsupported": "it stands for a Keras layer archscale cannot translate",
 }
@@ -62,6 +61,9 @@ def _sample(class_name):
     if class_name == "LayerScale":
         from keras.src.applications.convnext import LayerScale
         return (4, 4, 2), None, LayerScale(1e-6, 2)
+    if class_name in ("ClassToken", "PositionEmbedding"):  # fam17b: transformer front ends
+        from archscale.keras_io import layers as own
+        return (6, 4), None, getattr(own, class_name)()
     if class_name == "CustomScaleLayer":
         from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
         return (4, 4, 2), None, CustomScaleLayer(0.17)
@@ -172,6 +174,10 @@ _SAMPLE_NODES = {
     "transpose": ((4, 3), lambda g, x: g.layer("transpose", x, perm=(1, 0))),
     "repeat": ((4,), lambda g, x: g.layer("repeat", x, n=3)),
     "identity": ((4,), lambda g, x: g.layer("identity", x)),
+    # fam17b: transformer front ends, and a slice made from a cropping
+    "class_token": ((6, 4), lambda g, x: g.layer("class_token", x)),
+    "position_embedding": ((6, 4), lambda g, x: g.layer("position_embedding", x)),
+    "slice": ((6, 4), lambda g, x: g.layer("slice", x, index=((1, 5, 1),), crop=((1, 1),))),
 }
 
 

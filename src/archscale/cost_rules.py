@@ -302,3 +302,18 @@ def cost_unsupported(node: Node, ins: list[Shape]) -> OpCost:
 #: ``(node, input shapes) -> OpCost``.
 CostRule = Callable[[Node, list[Shape]], OpCost]
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformer front ends (issue 17, fam17b)
+# ---------------------------------------------------------------------------------------------
+
+
+def cost_class_token(node: Node, ins: list[Shape]) -> OpCost:
+    """ViT's class token: one learned ``dim`` vector, prepended (data movement, no FLOPs)."""
+    return OpCost(node.shape[-1], 0, 0, 0)
+
+
+def cost_position_embedding(node: Node, ins: list[Shape]) -> OpCost:
+    """Learned position embedding: ``length x dim`` weights, one add per element."""
+    return OpCost(node.elements, 0, 0, node.elements)

@@ -23,6 +23,7 @@ from archscale.cost_rules import (CostRule, cost_activation, cost_attention, cos
                                   cost_mha, cost_normalization, cost_pool, cost_prelu,
                                   cost_reduce, cost_rescaling, cost_rnn, cost_scale, cost_separable,
                                   cost_unit_norm, cost_unsupported, cost_upsample)
+from archscale.cost_rules import cost_class_token, cost_position_embedding
 from archscale.saved_rules import (SavedRule, saved_activation, saved_all_inputs,
                                    saved_all_inputs_and_output, saved_broadcast,
                                    saved_dropout_mask, saved_input, saved_input_and_output,
@@ -35,6 +36,7 @@ from archscale.shapes import (ShapeRule, shape_attention, shape_broadcast, shape
                               shape_reduce, shape_repeat, shape_reshape, shape_rnn, shape_same,
                               shape_separable, shape_slice, shape_transpose, shape_upsample,
                               shape_zero_pad)
+from archscale.shapes import shape_class_token, shape_position_embedding
 
 _WEIGHTED_FLOPS = "2*macs + 1 per output element for the bias + activation table"
 _DATA_MOVEMENT = "0 (data movement)"
@@ -201,6 +203,13 @@ OP_RULES: Mapping[str, OpRules] = {
         "- (Identity, and the Random* augmentation and noise layers at inference)",
         shape_same, cost_free, saved_nothing, _DATA_MOVEMENT,
         view_at_inference=True, view_in_training=True),
+    # -- transformer front ends (issue 17, fam17b) ------------------------------------------
+    "class_token": OpRules(
+        "- (one learned vector prepended to a (length, dim) sequence: ViT's [class] token)",
+        shape_class_token, cost_class_token, saved_nothing, _DATA_MOVEMENT),
+    "position_embedding": OpRules(
+        "- (a learned (length, dim) tensor added to the sequence)",
+        shape_position_embedding, cost_position_embedding, saved_nothing, "1 per element"),
     "unsupported": OpRules(
         "class_name, params, trainable_params (from ``from_keras`` only)",
         None, cost_unsupported, saved_all_inputs_and_output,

@@ -289,3 +289,24 @@ def shape_einsum(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
     """EinsumDense: the output letters' sizes."""
     _, _, out, sizes = einsum_letters(name, a, ins[0])
     return tuple(sizes[k] for k in out[1:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformer front ends (issue 17, fam17b)
+# ---------------------------------------------------------------------------------------------
+
+
+def shape_class_token(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """A learned token prepended to a ``(length, dim)`` sequence: ``(length + 1, dim)``."""
+    (x,) = ins
+    if len(x) != 2:
+        raise ShapeError(f"layer {name!r} needs a (length, dim) input. Received: {x}")
+    return (x[0] + 1, x[1])
+
+
+def shape_position_embedding(name: str, a: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    """A learned ``(length, dim)`` tensor added to a ``(length, dim)`` sequence."""
+    (x,) = ins
+    if len(x) != 2:
+        raise ShapeError(f"layer {name!r} needs a (length, dim) input. Received: {x}")
+    return x

@@ -149,7 +149,7 @@ def test_recipes_follow_the_papers():
 def test_rationale_numbers_are_the_ones_used():
     p = propose(Task(input_shape=(40,), classes=10, samples=4000))
     assert "phi" not in _rule(p, "compound scaling").result  # one axis: only its factor
-    seq = propose(Task(input_shape=(2048, 1), classes=5, samples=10_000))
+    seq = propose(Task(input_shape=(200, 1), classes=5, samples=10_000))
     stages = len(seq.spec.stage_blocks)
     assert f"needs {stages} stages" in _rule(seq, "family").result["why"]
     wide = propose(Task(**CIFAR), Budget(max_macs=200_000_000))

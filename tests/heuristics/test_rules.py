@@ -66,7 +66,8 @@ def task(shape, classes=10, samples=10_000, **kw):
     ((40,), None, 1e5, "mlp", "mlp"),
     ((40, 1), None, 1e5, "cnn1d", "cnn1d"),
     ((128, 8), None, 1e5, "cnn1d", "cnn1d"),
-    ((1000, 1), None, 1e5, "resnet", "resnet-1d"),
+    ((200, 1), None, 1e5, "resnet", "resnet-1d"),
+    ((1000, 1), None, 1e5, "tcn", "tcn"),  # fam17b: long sequences get a TCN
     ((32, 32, 3), 1e9, 1e7, "resnet", "resnet-cifar"),
     ((64, 64, 3), None, 1e7, "resnet", "resnet-cifar"),
     ((224, 224, 3), 4.1e9, 3e7, "regnet", "regnet"),  # RegNetX-4.0GF, 78.6 %

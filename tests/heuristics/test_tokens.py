@@ -66,7 +66,8 @@ def test_modality_list_and_task_validation():
         Task(**{**IMDB, "input_shape": (200, 1)})
     with pytest.raises(SpecError, match=r"Received: vocab=2.5"):
         Task(**{**IMDB, "vocab": 2.5})
-    with pytest.raises(SpecError, match=r"only family 'cnn1d' has. Received: .*family='mlp'"):
+    with pytest.raises(SpecError, match=r"only family 'cnn1d' or 'transformer' has. "
+                                        r"Received: .*family='mlp'"):
         propose(Task(**IMDB, family="mlp"))
 
 

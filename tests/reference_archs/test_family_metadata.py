@@ -119,7 +119,8 @@ def test_recipe_style_is_the_recipe_the_heuristics_give(name):
 
 
 def test_dropout_families_and_tuning_knobs_follow_the_dropout_field():
-    assert set(DROPOUT_FAMILIES) == {"mlp", "cnn1d", "efficientnet", "inception"}
+    assert set(DROPOUT_FAMILIES) == {"mlp", "cnn1d", "efficientnet", "inception",
+                                     "tcn", "transformer", "vit"}
     for name in FAMILY_NAMES:
         fam = _family(name)
         assert ("dropout" in fam.tuning_knobs) == (name in DROPOUT_FAMILIES)
@@ -203,8 +204,8 @@ def test_incomplete_or_inconsistent_metadata_is_refused(changes, fragment):
 
 
 def test_unknown_layout_variant():
-    with pytest.raises(SpecError, match=r"unknown layout variant 'vgg'.*resnet-cifar"):
-        make_plan(_task(3), "vgg", 1e5)
+    with pytest.raises(SpecError, match=r"unknown layout variant 'alexnet'.*resnet-cifar"):
+        make_plan(_task(3), "alexnet", 1e5)
 
 
 def _accuracy_rows():

@@ -18,16 +18,20 @@ from archscale.reference_archs.layout_rules import (SMALL_IMAGE_MAX_SIDE,
                                                     downsampling_halvings)
 from archscale.heuristics.family_table import FamilyChoice, image_choice
 from archscale.reference_archs.registry import RANKS, families
+from archscale.reference_archs.tcn import TCNPlan, levels_for
 from archscale.reference_archs.scaling_plan import Step
 from archscale.specs import Task
 
 #: ``Step`` (the rationale row, defined with the plans that emit it) and
 #: ``SMALL_IMAGE_MAX_SIDE`` (the layout rule the ResNet plan shares) are re-exported.
-__all__ = ["PLAIN_CNN_MAX_LENGTH", "SMALL_IMAGE_MAX_SIDE", "FamilyChoice", "Step",
+__all__ = ["PLAIN_CNN_MAX_LENGTH", "SMALL_IMAGE_MAX_SIDE", "TCN_MIN_LENGTH", "FamilyChoice", "Step",
            "check_family_fits_task", "choose_family", "variant_for"]
 
 #: Sequences up to this length get a plain 1-D CNN; longer ones a 1-D ResNet.
 PLAIN_CNN_MAX_LENGTH = 128
+
+#: Sequences of at least this many steps get a TCN (Bai et al. 2018) before a 1-D ResNet.
+TCN_MIN_LENGTH = 256
 
 # ---------------------------------------------------------------------------------------------
 # Family choice
@@ -91,6 +95,22 @@ def _sequence_stages(length: int) -> int:
     return downsampling_halvings(after) + 1
 
 
+def _tcn_choice(length: int) -> FamilyChoice:
+    """A TCN for a long sequence: dilated causal convs see the whole sequence in
+    ``log2(length)`` levels at full resolution (Bai et al. 2018)."""
+    return FamilyChoice(
+        "tcn", "tcn", f"a sequence of {length} steps is long: dilated causal convolutions "
+        f"double their reach per level, so a TCN sees all {length} steps in about "
+        f"{levels_for(length, TCNPlan.kernel)} residual levels without downsampling",
+        (("resnet", "downsamples the sequence to reach it; TCNs match or beat recurrent and "
+                    "strided baselines on long sequences (Bai et al. 2018)"),
+         ("cnn1d", "a plain stack deep enough to see the sequence degrades"),
+         ("mlp", f"never over {length} steps: it ignores temporal locality")),
+        ("resnet-1d", "cnn1d"), "Bai et al. 2018 (generic TCN vs recurrent networks on long "
+        "sequences); Oord et al. 2016 (WaveNet: dilated causal convolutions)",
+        {"modality": "sequence", "length": length})
+
+
 def choose_family(task: Task, macs_limit: float | None, params_limit: float | None,
                   max_resolution: int | None = None) -> FamilyChoice:
     """Family from modality, input size and the published accuracy-vs-cost table.
@@ -98,7 +118,8 @@ def choose_family(task: Task, macs_limit: float | None, params_limit: float | No
     Rules: vectors -> MLP. Token IDs -> Embedding front end then a plain 1-D CNN with
     max-over-time pooling, at any length (Kim 2014; shallow word-level CNNs match deep ones,
     Le et al. 2018). Sequences -> plain 1-D CNN up to 128 steps, 1-D ResNet beyond
-    (plain stacks deeper than ~10 layers degrade, He et al. 2015). Images up to 64 px ->
+    (plain stacks deeper than ~10 layers degrade, He et al. 2015), TCN from 256 steps
+    (dilated causal residual blocks see the whole sequence, Bai et al. 2018). Images up to 64 px ->
     CIFAR-style ResNet (He et al. 2015 Sec. 4.2) - the shorter side counts, as it is the one
     that runs out under downsampling. Larger images: the family of the most accurate published
     ImageNet point (``accuracy_table``: each family's ``Family.accuracy``) that fits the MAC
@@ -149,6 +170,8 @@ def choose_family(task: Task, macs_limit: float | None, params_limit: float | No
                 ("resnet-1d", "mlp"), "Greydanus 2020 (MNIST-1D: CNN 94 % vs MLP 68 %); He et "
                 "al. 2015 (plain stacks degrade past ~20 layers)",
                 {"modality": "sequence", "length": length})
+        if length >= TCN_MIN_LENGTH:
+            return _tcn_choice(length)
         stages = _sequence_stages(length)
         stem = " after a stride-4 stem" if length >= 512 else ""
         return FamilyChoice(

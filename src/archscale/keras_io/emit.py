@@ -6,9 +6,10 @@ from typing import Any, Callable
 
 import keras
 from keras import layers
+from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
 from archscale.errors import UnsupportedModelError
-from archscale.keras_io.layers import ChannelPad
+from archscale.keras_io.layers import ChannelPad, ClassToken, PositionEmbedding
 from archscale.nodes import Graph, Node
 
 #: ``(node, number of spatial axes of its input) -> keras layer``.
@@ -190,6 +191,8 @@ _MERGE_CLASSES = {"subtract": layers.Subtract, "average": layers.Average,
 
 def _emit_elementwise(node: Node, in_rank: int) -> layers.Layer:
     fn = node.attrs["fn"]
+    if fn == "scaled_add" and "scale" in node.attrs:  # Inception-ResNet: x + scale * residual
+        return CustomScaleLayer(node.attrs["scale"], name=node.name)
     if fn not in _MERGE_CLASSES or node.attrs.get("constants"):
         raise UnsupportedModelError(f"cannot emit element-wise {fn!r} with constants as a "
                                     f"Keras layer. Received: {node.name!r}")
@@ -215,6 +218,28 @@ def _emit_repeat(node: Node, in_rank: int) -> layers.Layer:
 
 def _emit_identity(node: Node, in_rank: int) -> layers.Layer:
     return layers.Identity(name=node.name)
+
+
+# -- transformer front ends (issue 17, fam17b) ------------------------------------------------
+
+
+def _emit_class_token(node: Node, in_rank: int) -> layers.Layer:
+    return ClassToken(name=node.name)
+
+
+def _emit_position_embedding(node: Node, in_rank: int) -> layers.Layer:
+    return PositionEmbedding(name=node.name)
+
+
+def _emit_slice(node: Node, in_rank: int) -> layers.Layer:
+    """A slice of the leading axes emits only as the cropping it was made from (``crop``)."""
+    crop = node.attrs.get("crop")
+    if crop is None or in_rank not in (1, 2) or len(crop) != in_rank:
+        raise UnsupportedModelError(f"cannot emit a slice without a cropping as a Keras "
+                                    f"layer. Received: {node.name!r}")
+    cls = layers.Cropping1D if in_rank == 1 else layers.Cropping2D
+    return cls(tuple(crop[0]) if in_rank == 1 else tuple(tuple(p) for p in crop),
+               name=node.name)
 
 
 #: op -> the Keras layer for a node of that op (``input`` becomes ``keras.Input`` in
@@ -259,6 +284,10 @@ EMITTERS: dict[str, Emitter] = {
     "transpose": _emit_transpose,
     "repeat": _emit_repeat,
     "identity": _emit_identity,
+    # transformer front ends (issue 17, fam17b)
+    "class_token": _emit_class_token,
+    "position_embedding": _emit_position_embedding,
+    "slice": _emit_slice,
 }
 
 

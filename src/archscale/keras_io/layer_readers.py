@@ -181,9 +181,9 @@ def read_zero_pad(g: GraphBuilder, c, ins, name, rank, call):
 def read_cropping(g: GraphBuilder, c, ins, name, rank, call):
     channels_last(c)
     shape = g.shape(ins[0])
-    index = tuple((lo, size - hi, 1) for (lo, hi), size in
-                  zip(_pairs(c["cropping"], rank - 2), shape))
-    return g.layer("slice", ins[0], name=name, index=index)
+    pairs = _pairs(c["cropping"], rank - 2)
+    index = tuple((lo, size - hi, 1) for (lo, hi), size in zip(pairs, shape))
+    return g.layer("slice", ins[0], name=name, index=index, crop=tuple(map(tuple, pairs)))
 
 
 def read_upsample(g: GraphBuilder, c, ins, name, rank, call):
@@ -281,4 +281,16 @@ def read_custom_scale(g: GraphBuilder, c, ins, name, rank, call):
     """InceptionResNetV2's ``CustomScaleLayer``: ``inputs[0] + inputs[1] * scale``."""
     if len(ins) != 2 or not isinstance(c.get("scale"), (int, float)):
         raise Untranslatable("CustomScaleLayer call")
-    return g.layer("elementwise", ins, name=name, fn="scaled_add", constants=1)
+    return g.layer("elementwise", ins, name=name, fn="scaled_add", constants=1,
+                   scale=c["scale"])
+
+
+# -- transformer front ends (issue 17, fam17b) ------------------------------------------------
+
+
+def read_class_token(g: GraphBuilder, c, ins, name, rank, call):
+    return g.layer("class_token", ins[0], name=name)
+
+
+def read_position_embedding(g: GraphBuilder, c, ins, name, rank, call):
+    return g.layer("position_embedding", ins[0], name=name)

@@ -27,3 +27,38 @@ class ChannelPad(layers.Layer):
 
     def get_config(self) -> dict[str, Any]:  # noqa: D102 - Keras API
         return {**super().get_config(), "before": self.before, "after": self.after}
+
+
+# -- transformer front ends (issue 17, fam17b) ------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="archscale")
+class ClassToken(layers.Layer):
+    """Prepends one learned vector (ViT's [class] token) to a ``(batch, length, dim)`` input."""
+
+    def build(self, input_shape) -> None:  # noqa: D102 - Keras API
+        self.token = self.add_weight(shape=(1, 1, input_shape[-1]), initializer="zeros",
+                                     name="token")
+
+    def call(self, inputs):  # noqa: D102 - Keras API
+        batch = keras.ops.shape(inputs)[0]
+        token = keras.ops.broadcast_to(keras.ops.cast(self.token, inputs.dtype),
+                                       (batch, 1, inputs.shape[-1]))
+        return keras.ops.concatenate([token, inputs], axis=1)
+
+    def compute_output_shape(self, input_shape):  # noqa: D102 - Keras API
+        length = None if input_shape[1] is None else input_shape[1] + 1
+        return (input_shape[0], length, input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="archscale")
+class PositionEmbedding(layers.Layer):
+    """Adds a learned ``(length, dim)`` tensor to a ``(batch, length, dim)`` input."""
+
+    def build(self, input_shape) -> None:  # noqa: D102 - Keras API
+        self.embeddings = self.add_weight(
+            shape=tuple(input_shape[1:]), name="embeddings",
+            initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+    def call(self, inputs):  # noqa: D102 - Keras API
+        return inputs + keras.ops.cast(self.embeddings, inputs.dtype)

@@ -108,6 +108,9 @@ READERS: dict[str, LayerReader] = {
     "Concatenate": LayerReader("concat", lr.read_concat),
     "Rescaling": LayerReader("rescaling", lr.read_rescaling),
     "Normalization": LayerReader("normalization", lr.read_normalization),
+    # transformer front ends (issue 17, fam17b)
+    "ClassToken": LayerReader("class_token", lr.read_class_token),
+    "PositionEmbedding": LayerReader("position_embedding", lr.read_position_embedding),
 }
 
 #: Layer classes that never hold weights (their params are 0 even when untranslated).

@@ -14,7 +14,9 @@ dropout, dense classifier). Everything that differs between the versions is data
 
 Field semantics (for the README):
 
-- ``version``: ``"v1"`` (GoogLeNet table) or ``"v3"`` (Keras InceptionV3 table).
+- ``version``: ``"v1"`` (GoogLeNet table), ``"v3"`` (Keras InceptionV3 table) or
+  ``"resnet_v2"`` (Keras InceptionResNetV2 table, ``inception/resnet_v2.py``: residual
+  Inception modules scaled by 0.17 / 0.1 / 0.2 before the addition).
 - ``width_multiplier``: every conv's filters become ``max(1, round_half_up(filters * m))``;
   the classifier is not scaled. 1.0 reproduces the tables exactly.
 - ``batch_norm``: ``True`` makes each conv ``Conv2D(use_bias=False)`` + ``BatchNormalization(
@@ -56,7 +58,8 @@ ACCURACY = (
 )
 
 FAMILY = Family("inception", InceptionSpec, build_inception,
-                "Inception v1 (GoogLeNet) and v3: multi-branch modules from layer tables",
+                "Inception v1 (GoogLeNet), v3 and Inception-ResNet-v2: multi-branch modules from "
+                "layer tables",
                 ranks=(3,), scaling=ScalingFields(width=("width_multiplier",)),
                 dropout_field="dropout", plan=InceptionPlan, recipe_style="momentum",
                 accuracy=ACCURACY)
@@ -75,4 +78,11 @@ PRESETS = (
            "Inception v3 (Szegedy et al. 2015) exactly as keras.applications.InceptionV3",
            Published("keras.applications.InceptionV3 count_params(); Szegedy et al. 2015 "
                      "(5.72 G multiply-adds)", params=23_851_784, macs=5.72e9)),
+    # fam17b
+    Preset("inception_resnet_v2",
+           InceptionSpec(input_shape=(299, 299, 3), classes=1000, version="resnet_v2"),
+           "Inception-ResNet-v2 (Szegedy et al. 2016) exactly as "
+           "keras.applications.InceptionResNetV2",
+           Published("keras.applications.InceptionResNetV2 count_params(); Bianco et al. 2018 "
+                     "(13.2 G multiply-adds at 299 px)", params=55_873_736, macs=13.2e9)),
 )

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
+from archscale.reference_archs.inception.resnet_v2 import RESNET_V2, ResidualModule
 from archscale.reference_archs.inception.tables import (ARCHITECTURES, Branch, ConvRow, Item,
                                                         PoolRow)
 from archscale.specs import (
@@ -19,7 +20,10 @@ from archscale.specs import (
     check_positive_number,
 )
 
-VERSIONS = ("v1", "v3")
+VERSIONS = ("v1", "v3", "resnet_v2")
+
+#: Every version's layer table (Inception-ResNet-v2 has its own module).
+_ARCHITECTURES = {**ARCHITECTURES, "resnet_v2": RESNET_V2}
 
 # ---------------------------------------------------------------------------------------------
 # Spec
@@ -28,10 +32,12 @@ VERSIONS = ("v1", "v3")
 
 @dataclass(frozen=True, kw_only=True)
 class InceptionSpec(ArchSpec):
-    """An Inception network (GoogLeNet or Inception v3) on ``(height, width, channels)`` images.
+    """An Inception network (GoogLeNet, Inception v3 or Inception-ResNet-v2) on ``(height,
+    width, channels)`` images.
 
     Attributes:
-        version: ``"v1"`` (GoogLeNet, Szegedy 2014 Table 1) or ``"v3"`` (Keras InceptionV3).
+        version: ``"v1"`` (GoogLeNet, Szegedy 2014 Table 1), ``"v3"`` (Keras InceptionV3) or
+            ``"resnet_v2"`` (Keras InceptionResNetV2).
         width_multiplier: Scales every conv's filters (rounded half-up, at least 1).
         batch_norm: Conv (no bias) + BatchNormalization(scale=False) + ReLU when True;
             Conv (bias, ReLU) when False.
@@ -100,14 +106,26 @@ def _branch(g: GraphBuilder, spec: InceptionSpec, branch: Branch, x: str) -> str
     return x
 
 
-def _apply(g: GraphBuilder, spec: InceptionSpec, item: Item, x: str) -> str:
+def _apply(g: GraphBuilder, spec: InceptionSpec, item: Item | ResidualModule, x: str) -> str:
     """Add one table item (conv unit, pool or module) after node ``x``."""
     if isinstance(item, ConvRow):
         return _conv_unit(g, spec, item, x)
     if isinstance(item, PoolRow):
         return _pool(g, item, x)
     outputs = [_branch(g, spec, branch, x) for branch in item.branches]
+    if isinstance(item, ResidualModule):
+        return _residual(g, item, x, g.concat(outputs, name=f"{item.name}_mixed"))
     return g.concat(outputs, name=item.name)
+
+
+def _residual(g: GraphBuilder, item: ResidualModule, x: str, mixed: str) -> str:
+    """Inception-ResNet: biased 1x1 projection to ``x``'s width, ``x + scale * up``, ReLU."""
+    up = g.conv(mixed, g.shape(x)[-1], 1, name=f"{item.name}_conv")
+    out = g.layer("elementwise", [x, up], name=item.name, fn="scaled_add", constants=1,
+                  scale=item.scale)
+    if item.activation is None:
+        return out
+    return g.act(out, item.activation, name=f"{item.name}_ac")
 
 
 def build_inception(spec: InceptionSpec) -> Graph:
@@ -118,13 +136,14 @@ def build_inception(spec: InceptionSpec) -> Graph:
         spec: The ``InceptionSpec``.
 
     Returns:
-        The graph (named ``googlenet`` or ``inception_v3``).
+        The graph (named ``googlenet``, ``inception_v3`` or ``inception_resnet_v2``).
 
     Raises:
         ShapeError: the input is too small: a valid conv or pool would reach size <= 0 (the
-            message names that layer; Inception v3 needs at least 75x75).
+            message names that layer; Inception v3 and Inception-ResNet-v2 need at least
+            75x75).
     """
-    arch = ARCHITECTURES[spec.version]
+    arch = _ARCHITECTURES[spec.version]
     g = GraphBuilder(arch.graph_name)
     x = g.input(spec.input_shape)
     for item in arch.stem + arch.body:
