@@ -47,7 +47,8 @@ demo: $(STAMP)
 report: $(STAMP)
 	$(VENV)/bin/archscale bench bench/sweeps/catalogue.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale bench bench/sweeps/memory_large.toml --db archscale.db || [ $$? -eq 1 ]
-	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github
+	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github \
+	  $$([ -f reports/dimensions/results.json ] && echo --headline-from reports/dimensions/results.json)
 
 ## The optimal-dimensions study (grid around each task's proposal, searches, knee), then
 ## reports/dimensions/. Resumable: a re-run trains only what the store lacks.

@@ -12,6 +12,7 @@ from archscale.reporting.report_builder import collect, load_source, report_file
 from archscale.reporting.schema import json_ready
 from archscale.reporting.tables import pareto_table, render, results_table
 from archscale.reporting.writers import file_size_note, preflight, write_directory
+from archscale.reporting.study_headline import study_blocks
 
 NAME = "report"
 HELP = "trade-off report (tables, Pareto frontiers, plots) from the benchmark store"
@@ -54,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="x of the headline trade-off (default: macs)")
     parser.add_argument("--y", metavar="COLUMN",
                         help="y of the headline trade-off (default: accuracy)")
+    parser.add_argument("--headline-from", metavar="JSON", dest="headline_from",
+                        help="the optimal-dimensions study's results.json "
+                             "(reports/dimensions/results.json): its proposal table becomes "
+                             "the headline")
     add_format_argument(parser)
 
 
@@ -63,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         ArchscaleError: empty or missing store, unknown filter field or axis, unwritable --out.
     """
+    headline = study_blocks(args.headline_from, args.out) if args.headline_from else []
     source = load_source(args.db, args.from_pytest_benchmark)
     data = collect(source, filters=args.filter, x=args.x, y=args.y, out=args.out)
+    data.headline_blocks = headline
     written = None
     if args.out is not None:
         preflight(args.out)

@@ -28,6 +28,7 @@ from archscale.reporting.schema import ReportError, json_ready, resolve_axis, ro
 from archscale.reporting.sources import Source, load_pytest_benchmark, load_store
 from archscale.reporting.tables import (accuracy_table, environment_table, failed_table,
                                         pareto_table, results_table, scaling_table)
+from archscale.reporting.study_headline import study_blocks
 from archscale.runner.rows import spec_hash
 from archscale.version import __version__
 
@@ -61,6 +62,7 @@ class ReportData:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    headline_blocks: list[Any] = field(default_factory=list)
 
 
 def load_source(db: str | None = None, from_pytest_benchmark: str | None = None) -> Source:
@@ -217,11 +219,13 @@ def document(data: ReportData) -> tuple[list[w.Block], list[Any]]:
 
     headline = [f for f in data.frontiers if (f.x, f.y) == data.axes][:1]
     latency = plots.latency_macs_plots(data.rows, colors)
+    blocks += data.headline_blocks
+    first = "" if data.headline_blocks else "Headline: "
     if headline:
-        blocks.append(w.Heading(f"Headline: {headline[0].title}"))
+        blocks.append(w.Heading(f"{first}{headline[0].title}"))
         figure(plots.frontier_plot(headline[0], colors))
     elif latency:
-        blocks.append(w.Heading("Headline: latency vs MACs"))
+        blocks.append(w.Heading(f"{first}latency vs MACs"))
         figure(latency.pop(0))
     blocks += [w.Heading("Results"), w.TableBlock(results_table(data.rows))]
     accuracy = accuracy_table(data.rows)
@@ -293,7 +297,8 @@ def write_report(data: ReportData, out: str) -> list[str]:
 def report(db: str | None = None, out: str | None = None, *,
            filters: Sequence[str] | Mapping[str, Any] = (),
            x: str | None = None, y: str | None = None,
-           from_pytest_benchmark: str | None = None, as_frame: bool = False) -> Any:
+           from_pytest_benchmark: str | None = None, as_frame: bool = False,
+           headline_from: str | None = None) -> Any:
     """Report rows from a result store (or pytest-benchmark JSON), optionally written to disk.
 
     Args:
@@ -306,6 +311,8 @@ def report(db: str | None = None, out: str | None = None, *,
         y: Headline y column or alias (default ``accuracy``).
         from_pytest_benchmark: A ``pytest --benchmark-json`` file instead of a store.
         as_frame: Return a ``pandas.DataFrame`` (needs pandas) instead of a list of dicts.
+        headline_from: The optimal-dimensions study's ``results.json``: its proposal table
+            becomes the report's headline (``reporting.study_headline``).
 
     Returns:
         The report rows (``archscale.reporting.schema.COLUMN_NAMES``), as dicts or a DataFrame.
@@ -322,8 +329,10 @@ def report(db: str | None = None, out: str | None = None, *,
     if isinstance(filters, Mapping):
         filters = [f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                    for k, v in filters.items()]
+    headline = study_blocks(headline_from, out) if headline_from else []
     source = load_source(db, from_pytest_benchmark)
     data = collect(source, filters=list(filters), x=x, y=y, out=out)
+    data.headline_blocks = headline
     if out is not None:
         write_report(data, out)
     rows = json_ready(data.rows)

@@ -181,7 +181,7 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
            f"max({100 * GAP_TARGET:.0f} point, best std) of the best at no more than "
            f"{MACS_TARGET:g}x the knee's MACs.\n\n",
            "## Proposal vs grid\n\n", _md_table(*proposal_table(data))]
-    if data["searches"]:
+    if any(data["searches"].values()):
         out += ["\n## Searches on the same task and recipe\n\n",
                 "\n".join(f"- `{k}`: {v}" for k, v in SEARCH_LABELS.items()) + "\n\n"
                 "Selected = best validation accuracy among the trials (its test accuracy is "
@@ -219,7 +219,7 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
 def dimensions_markdown(data: dict[str, Any]) -> str:
     """The README's block: the proposal table, the searches table and the targets' lines."""
     parts = [_md_table(*proposal_table(data))]
-    if data["searches"]:
+    if any(data["searches"].values()):
         parts.append("\n" + _md_table(*searches_table(data)))
     lines = _verdict_lines(data)
     if lines:
@@ -247,7 +247,7 @@ def html_page(data: dict[str, Any], plots: Sequence[Any]) -> str:
     by_slug = {p.slug: p for p in plots}
     body = ["<h1>Optimal dimensions: where accuracy stops paying for size</h1>",
             "<h2>Proposal vs grid</h2>", _html_table(*proposal_table(data))]
-    if data["searches"]:
+    if any(data["searches"].values()):
         body += ["<h2>Searches on the same task and recipe</h2><ul>"
                  + "".join(f"<li><code>{esc(k)}</code>: {esc(v)}</li>"
                            for k, v in SEARCH_LABELS.items()) + "</ul>",
