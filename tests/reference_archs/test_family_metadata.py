@@ -119,7 +119,8 @@ def test_recipe_style_is_the_recipe_the_heuristics_give(name):
 
 
 def test_dropout_families_and_tuning_knobs_follow_the_dropout_field():
-    assert set(DROPOUT_FAMILIES) == {"mlp", "cnn1d", "efficientnet", "inception"}
+    assert set(DROPOUT_FAMILIES) == {"mlp", "cnn1d", "efficientnet", "inception",
+                                     "mobilenet", "mobilenet_v3", "efficientnet_v2"}
     for name in FAMILY_NAMES:
         fam = _family(name)
         assert ("dropout" in fam.tuning_knobs) == (name in DROPOUT_FAMILIES)

@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from archscale.errors import UnsupportedModelError
-from archscale.keras_io.layers import ChannelPad
+from archscale.keras_io.layers import ChannelPad, LayerScale
 from archscale.nodes import Graph, Node
 
 #: ``(node, number of spatial axes of its input) -> keras layer``.
@@ -190,6 +190,8 @@ _MERGE_CLASSES = {"subtract": layers.Subtract, "average": layers.Average,
 
 def _emit_elementwise(node: Node, in_rank: int) -> layers.Layer:
     fn = node.attrs["fn"]
+    if fn == "normalize" and "mean" in node.attrs:
+        return _emit_fixed_normalization(node, in_rank)
     if fn not in _MERGE_CLASSES or node.attrs.get("constants"):
         raise UnsupportedModelError(f"cannot emit element-wise {fn!r} with constants as a "
                                     f"Keras layer. Received: {node.name!r}")
@@ -215,6 +217,19 @@ def _emit_repeat(node: Node, in_rank: int) -> layers.Layer:
 
 def _emit_identity(node: Node, in_rank: int) -> layers.Layer:
     return layers.Identity(name=node.name)
+
+
+# -- issue 17 (catalogue families): LayerScale and constant-statistics Normalization --------
+
+
+def _emit_scale(node: Node, in_rank: int) -> layers.Layer:
+    return LayerScale(node.attrs.get("init_values", 1e-6), node.shape[-1], name=node.name)
+
+
+def _emit_fixed_normalization(node: Node, in_rank: int) -> layers.Layer:
+    """``Normalization`` with given (not adapted) statistics: no weights."""
+    return layers.Normalization(mean=list(node.attrs["mean"]),
+                                variance=list(node.attrs["variance"]), name=node.name)
 
 
 #: op -> the Keras layer for a node of that op (``input`` becomes ``keras.Input`` in
@@ -259,6 +274,8 @@ EMITTERS: dict[str, Emitter] = {
     "transpose": _emit_transpose,
     "repeat": _emit_repeat,
     "identity": _emit_identity,
+    # issue 17
+    "scale": _emit_scale,
 }
 
 

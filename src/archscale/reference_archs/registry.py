@@ -29,7 +29,9 @@ T = TypeVar("T")
 
 #: Family modules (or packages) under ``archscale.reference_archs``, in catalogue order.
 FAMILY_MODULES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet",
-                  "regnet")
+                  "regnet",
+                  "mobilenet", "mobilenet_v3", "efficientnet_v2", "convnext", "regnety",
+                  )
 
 #: Input ranks: 1 vector, 2 sequence (length x channels), 3 image (H x W x C).
 RANKS = (1, 2, 3)
