@@ -249,12 +249,18 @@ class MobileNetV3Plan(ResolutionPlan):
                                output_activation=self.output_activation)
 
     def move_names(self) -> tuple[str, ...]:
-        return ("alpha + 0.025", f"resolution + {QUANTUM} px")
+        return ("alpha + 0.025", f"resolution + {QUANTUM} px",
+                f"alpha + 0.025, resolution - {QUANTUM} px")
 
     def move(self, knobs: Knobs, index: int) -> Knobs | None:
+        """One step of alpha, of resolution, or a trade of one resolution level for one alpha
+        step (the block widths round to multiples of 8, so alpha alone moves the MACs in
+        jumps of up to 20 %; the trade fills the budget between them)."""
         if index == 0:
             return (knobs[0] + 1, knobs[1]) if knobs[0] < 80 else None
-        return (knobs[0], knobs[1] + 1) if knobs[1] + 1 < len(self.levels) else None
+        if index == 1:
+            return (knobs[0], knobs[1] + 1) if knobs[1] + 1 < len(self.levels) else None
+        return (knobs[0] + 1, knobs[1] - 1) if knobs[0] < 80 and knobs[1] > 0 else None
 
     def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
         return (int(clamp(round(knobs[0] * width), 14, 80)), knobs[1])
