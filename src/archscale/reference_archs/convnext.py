@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
                                                 ScalingFields)
 from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
 from archscale.specs import (ArchSpec, Task, check_choice, check_image_input,
                              check_positive_int, check_same_length)
-from archscale.errors import SpecError
 
 LN_EPSILON = 1e-6
 LAYER_SCALE_INIT = 1e-6
@@ -42,7 +42,7 @@ class ConvNeXtSpec(ArchSpec):
         projection_dims: Channels per stage (Tiny/Small 96-192-384-768; Base 128-...-1024).
         mlp_ratio: Hidden width of the block's MLP as a multiple of the channels (4).
         include_preprocessing: Start with Keras' ImageNet normalisation (RGB input only).
-        name: Layer-name prefix (Keras' model name, ``convnext_tiny``...).
+        model_name: Layer-name prefix (Keras' model name, ``convnext_tiny``...).
         output_activation: Activation of the classifier.
     """
 
@@ -52,7 +52,7 @@ class ConvNeXtSpec(ArchSpec):
     projection_dims: tuple[int, ...] = (96, 192, 384, 768)
     mlp_ratio: int = 4
     include_preprocessing: bool = True
-    name: str = "convnext"
+    model_name: str = "convnext"
     output_activation: str = "softmax"
 
     def validate(self) -> None:
@@ -67,9 +67,9 @@ class ConvNeXtSpec(ArchSpec):
         check_same_length({"depths": self.depths, "projection_dims": self.projection_dims})
         check_positive_int("mlp_ratio", self.mlp_ratio)
         check_choice("include_preprocessing", self.include_preprocessing, (True, False))
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise SpecError(f"name must be an identifier (letters, digits, _). "
-                            f"Received: name={self.name!r}")
+        if not isinstance(self.model_name, str) or not self.model_name.isidentifier():
+            raise SpecError(f"model_name must be an identifier (letters, digits, _). "
+                            f"Received: model_name={self.model_name!r}")
         check_choice("output_activation", self.output_activation, ACTIVATIONS)
 
 
@@ -98,7 +98,7 @@ def build_convnext(spec: ConvNeXtSpec) -> Graph:
     Raises:
         ShapeError: the input is smaller than the stem's 4x4 (or a downsampling 2x2) window.
     """
-    name = spec.name
+    name = spec.model_name
     g = GraphBuilder(name)
     x = g.input(spec.input_shape)
     if spec.include_preprocessing and spec.input_shape[-1] == 3:
@@ -229,7 +229,7 @@ FAMILY = Family("convnext", ConvNeXtSpec, build_convnext,
 
 PRESETS = tuple(
     Preset(c.name, ConvNeXtSpec(input_shape=(224, 224, 3), classes=1000, depths=c.depths,
-                                projection_dims=c.dims, name=c.name),
+                                projection_dims=c.dims, model_name=c.name),
            f"{c.label} (Liu et al. 2022; keras.applications.ConvNeXt"
            f"{c.name.split('_')[1].capitalize()}): depths {'-'.join(map(str, c.depths))}, "
            f"widths {'-'.join(map(str, c.dims))}, 224x224, 1000 classes",

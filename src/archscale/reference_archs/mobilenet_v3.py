@@ -272,8 +272,9 @@ class MobileNetV3Plan(ResolutionPlan):
 
     def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
         alpha = knobs[0] / 40
-        rows = [[f"block {i + 1}", 3 if self.minimalistic or b.kernel == 3 else 5, f"{b.expansion:g}",
-                 make_divisible(b.filters * alpha), b.stride, b.se and not self.minimalistic]
+        rows = [[f"block {i + 1}", 3 if self.minimalistic or b.kernel == 3 else 5,
+                 f"{b.expansion:g}", make_divisible(b.filters * alpha), b.stride,
+                 b.se and not self.minimalistic]
                 for i, b in enumerate(TABLES[self.size])]
         return ["block", "kernel", "expansion", "channels", "stride", "SE"], rows
 
