@@ -48,9 +48,16 @@ def test_json_round_trip():
     assert archscale.spec_from_dict(spec.to_dict()) == spec
 
 
+#: (alpha, shape, classes); all but one under --run-slow (1-4 s each on 2 cores).
+KERAS_CASES = [(0.75, (65, 65, 1), 7)] + [
+    pytest.param(a, s, c, marks=pytest.mark.slow)
+    for a, s, c in [(0.25, (224, 224, 3), 1000), (0.25, (65, 65, 1), 7),
+                    (0.75, (224, 224, 3), 1000), (1.0, (224, 224, 3), 1000),
+                    (1.0, (65, 65, 1), 7)]]
+
+
 @pytest.mark.tf
-@pytest.mark.parametrize("shape, classes", [((224, 224, 3), 1000), ((65, 65, 1), 7)])
-@pytest.mark.parametrize("alpha", [0.25, 0.75, 1.0])
+@pytest.mark.parametrize("alpha, shape, classes", KERAS_CASES)
 def test_matches_keras_application(alpha, shape, classes):
     import keras
 
@@ -70,5 +77,6 @@ def test_matches_keras_with_a_depth_multiplier():
 
 
 @pytest.mark.tf
+@pytest.mark.slow
 def test_macs_equal_profiler_at_a_reduced_size():
     assert_profiler_parity(_spec(alpha=0.75, depth_multiplier=2, input_shape=(65, 65, 3)))
