@@ -65,21 +65,21 @@ def test_golden_same_data_as_a_sequence_gives_a_1d_cnn(capsys):
 
 def test_golden_imagenet_4g_uses_90_to_100_percent_with_a_practical_family(capsys):
     data = cli_json(capsys, *IMAGENET, "--max-macs", "4.1G")
-    # the best published point within 4.1 G at 224 px: RegNetX-4.0GF (78.6 %), scaled 2 %
-    assert data["family"] == "regnet" and data["spec"]["w0"] == 96
+    # the best published point within 4.1 G at 224 px: EfficientNetV2-B0 (78.7 %), scaled up
+    assert data["family"] == "efficientnet_v2" and data["spec"]["base"] == "b"
     used = data["utilisation"]["max_macs"]["fraction"]
     assert 0.9 <= used <= 1.0 and data["binding"] == "max_macs"
     family_step = next(s for s in data["rationale"] if s["rule"] == "family")
-    assert "RegNetX-4.0GF" in family_step["result"]["why"] and family_step["source"]
-    assert set(family_step["result"]["alternatives"]) == {"efficientnet", "mobilenet_v2",
-                                                          "resnet", "inception",
-                                                          "densenet", "vgg"}  # fam17b
+    assert "EfficientNetV2-B0" in family_step["result"]["why"] and family_step["source"]
+    assert set(family_step["result"]["alternatives"]) == {
+        "efficientnet", "mobilenet_v2", "resnet", "inception", "regnet",
+        "mobilenet", "mobilenet_v3", "convnext", "regnety", "densenet", "vgg"}
     check_consistent(data)
 
 
 def test_golden_300m_at_224_picks_a_mobile_family(capsys):
     data = cli_json(capsys, *IMAGENET, "--max-macs", "300M")
-    assert data["family"] in ("mobilenet_v2", "efficientnet")
+    assert data["family"] in ("mobilenet_v2", "efficientnet", "mobilenet_v3")
     assert data["utilisation"]["max_macs"]["fraction"] >= 0.9
     check_consistent(data)
 
@@ -132,8 +132,9 @@ def test_human_output_reads_like_a_design_note(capsys):
     code = main(["propose", *IMAGENET, "--max-macs", "4.1G"])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
-    for part in ("Proposal: RegNetX", "Architecture", "Costs against the budget",
-                 "<- binding", "Why", "family: regnet", "Training recipe", "Search space"):
+    for part in ("Proposal: EfficientNetV2", "Architecture", "Costs against the budget",
+                 "<- binding", "Why", "family: efficientnet_v2", "Training recipe",
+                 "Search space"):
         assert part in out, part
 
 
@@ -172,7 +173,7 @@ def test_family_override_fits_the_budget(family):
 def test_resolution_scaled_down_is_reported():
     p = propose(Task(input_shape=(224, 224, 3), classes=1000, samples=1_281_167),
                 Budget(max_macs=40_000_000))
-    assert p.family == "mobilenet_v2" and p.spec.input_shape[0] < 224
+    assert p.family == "mobilenet_v3" and p.spec.input_shape[0] < 224
     assert p.preprocessing["resize_to"] == list(p.spec.input_shape[:2])
 
 
@@ -232,7 +233,7 @@ def test_cold_cli_never_imports_tensorflow(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "ARCHSCALE_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["family"] == "regnet"
+    assert json.loads(proc.stdout)["family"] == "efficientnet_v2"
     assert "scipy" not in proc.stderr
 
 

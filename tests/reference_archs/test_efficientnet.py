@@ -64,7 +64,7 @@ def test_presets_are_the_compound_scaling_table():
         assert spec.input_shape == (row.resolution, row.resolution, 3)
         assert (spec.width_coefficient, spec.depth_coefficient) == (row.width, row.depth)
         assert (spec.dropout_rate, spec.classes) == (row.dropout, 1000)
-    assert archscale.list_presets("efficientnet_*") == [f"efficientnet_b{i}" for i in range(8)]
+    assert archscale.list_presets("efficientnet_b*") == [f"efficientnet_b{i}" for i in range(8)]
     assert efficientnet.FAMILY.build is build_efficientnet
 
 

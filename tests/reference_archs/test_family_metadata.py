@@ -120,6 +120,7 @@ def test_recipe_style_is_the_recipe_the_heuristics_give(name):
 
 def test_dropout_families_and_tuning_knobs_follow_the_dropout_field():
     assert set(DROPOUT_FAMILIES) == {"mlp", "cnn1d", "efficientnet", "inception",
+                                     "mobilenet", "mobilenet_v3", "efficientnet_v2",
                                      "tcn", "transformer", "vit"}
     for name in FAMILY_NAMES:
         fam = _family(name)

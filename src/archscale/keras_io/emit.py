@@ -9,7 +9,7 @@ from keras import layers
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
 from archscale.errors import UnsupportedModelError
-from archscale.keras_io.layers import ChannelPad, ClassToken, PositionEmbedding
+from archscale.keras_io.layers import ChannelPad, ClassToken, LayerScale, PositionEmbedding
 from archscale.nodes import Graph, Node
 
 #: ``(node, number of spatial axes of its input) -> keras layer``.
@@ -193,6 +193,8 @@ def _emit_elementwise(node: Node, in_rank: int) -> layers.Layer:
     fn = node.attrs["fn"]
     if fn == "scaled_add" and "scale" in node.attrs:  # Inception-ResNet: x + scale * residual
         return CustomScaleLayer(node.attrs["scale"], name=node.name)
+    if fn == "normalize" and "mean" in node.attrs:
+        return _emit_fixed_normalization(node, in_rank)
     if fn not in _MERGE_CLASSES or node.attrs.get("constants"):
         raise UnsupportedModelError(f"cannot emit element-wise {fn!r} with constants as a "
                                     f"Keras layer. Received: {node.name!r}")
@@ -240,6 +242,17 @@ def _emit_slice(node: Node, in_rank: int) -> layers.Layer:
     cls = layers.Cropping1D if in_rank == 1 else layers.Cropping2D
     return cls(tuple(crop[0]) if in_rank == 1 else tuple(tuple(p) for p in crop),
                name=node.name)
+# -- issue 17 (catalogue families): LayerScale and constant-statistics Normalization --------
+
+
+def _emit_scale(node: Node, in_rank: int) -> layers.Layer:
+    return LayerScale(node.attrs.get("init_values", 1e-6), node.shape[-1], name=node.name)
+
+
+def _emit_fixed_normalization(node: Node, in_rank: int) -> layers.Layer:
+    """``Normalization`` with given (not adapted) statistics: no weights."""
+    return layers.Normalization(mean=list(node.attrs["mean"]),
+                                variance=list(node.attrs["variance"]), name=node.name)
 
 
 #: op -> the Keras layer for a node of that op (``input`` becomes ``keras.Input`` in
@@ -288,6 +301,8 @@ EMITTERS: dict[str, Emitter] = {
     "class_token": _emit_class_token,
     "position_embedding": _emit_position_embedding,
     "slice": _emit_slice,
+    # issue 17
+    "scale": _emit_scale,
 }
 
 

@@ -245,8 +245,19 @@ def read_normalization(g: GraphBuilder, c, ins, name, rank, call):
         raise Untranslatable("inverted normalization")
     if c.get("mean") is not None or c.get("variance") is not None:
         # constant statistics (ConvNeXt's pre-stem): no weights, subtract and divide
-        return g.layer("elementwise", ins, name=name, fn="normalize", constants=2)
+        return g.layer("elementwise", ins, name=name, fn="normalize", constants=2,
+                       mean=_floats(c.get("mean")), variance=_floats(c.get("variance")))
     return g.normalization(ins[0], name=name)
+
+
+def _floats(value) -> tuple[float, ...]:
+    """A serialised statistic (a number or a list of them) as a tuple of floats."""
+    if isinstance(value, (int, float)):
+        return (float(value),)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float))
+                                                       for v in value):
+        raise Untranslatable(f"normalization statistics {value!r}")
+    return tuple(float(v) for v in value)
 
 
 def read_channel_pad(g: GraphBuilder, c, ins, name, rank, call):

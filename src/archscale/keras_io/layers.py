@@ -62,3 +62,27 @@ class PositionEmbedding(layers.Layer):
 
     def call(self, inputs):  # noqa: D102 - Keras API
         return inputs + keras.ops.cast(self.embeddings, inputs.dtype)
+
+
+@keras.saving.register_keras_serializable(package="archscale")
+class LayerScale(layers.Layer):
+    """ConvNeXt's LayerScale (Touvron et al. 2021): one trainable weight per channel that
+    multiplies the last axis (the layer ``keras.applications.ConvNeXt*`` define; the same
+    class name, so ``from_keras`` reads either as the ``scale`` op)."""
+
+    def __init__(self, init_values: float, projection_dim: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.init_values = float(init_values)
+        self.projection_dim = int(projection_dim)
+
+    def build(self, _):  # noqa: D102 - Keras API
+        self.gamma = self.add_weight(shape=(self.projection_dim,),
+                                     initializer=keras.initializers.Constant(self.init_values),
+                                     trainable=True)
+
+    def call(self, x):  # noqa: D102 - Keras API
+        return x * self.gamma
+
+    def get_config(self) -> dict[str, Any]:  # noqa: D102 - Keras API
+        return {**super().get_config(), "init_values": self.init_values,
+                "projection_dim": self.projection_dim}

@@ -30,6 +30,7 @@ T = TypeVar("T")
 #: Family modules (or packages) under ``archscale.reference_archs``, in catalogue order.
 FAMILY_MODULES = ("mlp", "cnn1d", "resnet", "inception", "mobilenet_v2", "efficientnet",
                   "regnet",
+                  "mobilenet", "mobilenet_v3", "efficientnet_v2", "convnext", "regnety",
                   # fam17b
                   "densenet", "xception", "vgg", "tcn", "transformer", "vit",
                   )
