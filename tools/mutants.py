@@ -41,7 +41,8 @@ TARGETS = {t.name: t for t in (
            ("tests/test_costs.py", "tests/test_ops.py")),
     Target("memory_model", ("src/archscale/memory_model.py", "src/archscale/saved_rules.py"),
            ("tests/test_costs.py",)),
-    Target("pareto", ("src/archscale/pareto.py",), ("tests/reporting/test_pareto.py",)),
+    Target("pareto", ("src/archscale/pareto.py",),
+           ("tests/reporting/test_pareto.py", "tests/reporting/test_pareto_exact.py")),
     Target("store", ("src/archscale/runner/store.py",),
            ("tests/runner/test_store.py", "tests/runner/test_api.py")),
     Target("planner", ("src/archscale/runner/planner.py",), ("tests/runner/test_store.py",)),
@@ -67,10 +68,14 @@ def _config(target: Target) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_target(target: Target, *, survivors: bool = False) -> dict:
-    """Mutate ``target`` in a copy of the checkout; return its counts (and survivors)."""
+def run_target(target: Target, *, survivors: bool = False, keep: Path | None = None) -> dict:
+    """Mutate ``target`` in a copy of the checkout; return its counts (and survivors).
+
+    With ``keep``, the copy is made in ``keep / target.name`` (which must not exist) and left
+    there, so that ``mutmut results`` / ``mutmut run NAME`` can be used on it afterwards.
+    """
     with tempfile.TemporaryDirectory(prefix=f"mutants-{target.name}-") as tmp:
-        copy = Path(tmp) / "checkout"
+        copy = (keep / target.name) if keep else Path(tmp) / "checkout"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(copy)], check=True)
         for path in target.paths + target.tests:  # the working tree's version, not HEAD's
             source = ROOT / path
@@ -107,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", help=f"any of: {', '.join(TARGETS)}")
     parser.add_argument("--survivors", action="store_true", help="print surviving mutants")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="make each target's copy in DIR/TARGET and leave it there")
     args = parser.parse_args(argv)
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
         parser.error(f"unknown target {unknown[0]!r}; accepted: {', '.join(TARGETS)}")
-    rows = [run_target(TARGETS[n], survivors=args.survivors) for n in args.targets or TARGETS]
+    rows = [run_target(TARGETS[n], survivors=args.survivors, keep=args.keep)
+            for n in args.targets or TARGETS]
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
