@@ -38,7 +38,8 @@ class Target:
 
 TARGETS = {t.name: t for t in (
     Target("costs", ("src/archscale/costs.py", "src/archscale/cost_rules.py"),
-           ("tests/test_costs.py", "tests/test_ops.py")),
+           ("tests/test_costs.py", "tests/test_ops.py", "tests/test_cost_rules_counts.py",
+            "tests/test_profile_fields.py")),
     Target("memory_model", ("src/archscale/memory_model.py", "src/archscale/saved_rules.py"),
            ("tests/test_costs.py",)),
     Target("pareto", ("src/archscale/pareto.py",),
