@@ -149,6 +149,26 @@ def test_einsum_dense_with_bias_axes_and_activation():
     assert c == OpCost(6 * 3 * 2 + 3 * 2, 0, macs, 2 * macs + out + out)
 
 
+def test_einsum_dense_summing_an_input_axis():
+    """"abc,cd->ad": b is summed away with c; every (b, c, d) triple is one MAC."""
+    c = _cost([(3, 4)], "einsum_dense", equation="abc,cd->ad", output_shape=(5,),
+              bias_axes="d")
+    assert c == OpCost(4 * 5 + 5, 0, 3 * 4 * 5, 2 * 3 * 4 * 5 + 5)
+
+
+def test_einsum_dense_that_does_not_fit_names_the_layer():
+    """A graph made without the builder's shape check: the cost rule's error names the layer."""
+    from archscale.errors import ShapeError
+    from archscale.nodes import Graph, Node
+
+    graph = Graph("g", (Node("in0", "input", (), (4,)),
+                        Node("proj", "einsum_dense", ("in0",), (5,),
+                             {"equation": "abc,cd->ad", "output_shape": (5,)})), ("in0",),
+                  ("proj",))
+    with pytest.raises(ShapeError, match="layer 'proj': equation 'abc,cd->ad' does not fit"):
+        node_cost(graph, graph.node("proj"))
+
+
 def test_einsum_dense_without_bias_lora_and_int8():
     attrs = dict(equation="ab,bc->ac", output_shape=(5,), bias_axes=None)
     assert _cost([(6,)], "einsum_dense", **attrs) == OpCost(30, 0, 30, 60)
@@ -308,6 +328,7 @@ def test_prelu_shared_axes():
 
 def test_scale_and_unit_norm():
     assert _cost([(3, 4)], "scale") == OpCost(4, 0, 0, 12)
+    assert _cost([(2, 3, 4)], "scale") == OpCost(4, 0, 0, 24)  # per channel (last axis)
     assert _cost([(3, 4)], "unit_norm") == OpCost(flops=3 * 12)
 
 

@@ -63,6 +63,12 @@ def test_to_dict_of_a_small_mlp():
         "batch_size", "weight_bytes", "inference_activation_peak_bytes", "inference_peak_bytes",
         "training_peak_bytes")}
     # the defaults: batch 1, float32, adam
+    assert p.memory_summary() == {
+        "batch_size": 1, "weight_bytes": 56 * 4, "inference_activation_peak_bytes": 10 * 4,
+        "inference_peak_bytes": int((56 * 4 + 40) * ALLOCATOR_OVERHEAD),
+        "training_peak_bytes": p.training_peak_bytes(1, "float32", "adam")}
+    sgd = p.memory_summary(4, "float32", optimizer="sgd")["training_peak_bytes"]
+    assert sgd == p.training_peak_bytes(4, "float32", "sgd") < p.training_peak_bytes(4)
     assert p.to_dict()["weight_bytes"] == 56 * 4 and p.to_dict()["batch_size"] == 1
     assert p.to_dict()["training_peak_bytes"] == p.training_peak_bytes(1, "float32", "adam")
 
@@ -156,6 +162,12 @@ def test_shared_frozen_and_held_weights():
     assert node_cost(graph, graph.node("d")) == OpCost(0, 18, 15, 33)
     graph = _dense_graph(held=(7, 4), frozen=True)  # held wins over frozen and the rule
     assert node_cost(graph, graph.node("d")) == OpCost(7, 4, 15, 33)
+    g = GraphBuilder("bn")  # a frozen layer with non-trainable weights of its own
+    b = g.batch_norm(g.input((3, 5)), name="bn")
+    graph = g.build(b)
+    assert node_cost(graph, graph.node("bn")) == OpCost(10, 10, 0, 30)
+    graph.node("bn").attrs["frozen"] = True
+    assert node_cost(graph, graph.node("bn")) == OpCost(0, 20, 0, 30)
     graph = _dense_graph(held=(0, 0))
     assert node_cost(graph, graph.node("d")) == OpCost(0, 0, 15, 33)
     p = profile(_dense_graph(held=(7, 4)))
