@@ -26,6 +26,7 @@ def _node(op, n_inputs=1, **attrs):
     (_node("dense", activation="hard_sigmoid"), Saved((0,), False, 1)),
     (_node("conv", activation="linear", groups=1), Saved((0,), False, 0)),
     (_node("conv", activation="sigmoid", groups=2), Saved((), True, 0, private_input=1)),
+    (_node("conv", activation="swish", groups=2), Saved((), False, 1, private_input=1)),
     (_node("depthwise_conv", activation="relu6", groups=4), Saved((0,), True, 0)),
     # standalone activations: output or input per the table
     (_node("activation", fn="relu"), Saved((), True, 0)),
@@ -72,6 +73,12 @@ def test_inference_peak_with_a_branch():
     # input 8, then a 6 (14; the input is freed after a), b 6 (12), s 6 while a and b live
     # (18; both freed after the add), out 2 with s (8)
     assert inference_live_peak_elements(_residual()) == 18
+    g = GraphBuilder("wide")
+    x = g.input((8,))
+    a = g.dense(x, 6)
+    s = g.add([a, g.dense(a, 6)])
+    # as above to the add (18; a and b both freed after it: 6 left), then 20 with s: 26
+    assert inference_live_peak_elements(g.build(g.dense(s, 20))) == 26
 
 
 def test_inference_peak_with_views_and_two_outputs():
@@ -128,3 +135,71 @@ def test_frozen_input_layers_keep_nothing_for_backward():
     head_only = saved_elements_bytes(graph, {"frozen": 0, "head": 21}, 4)
     assert everything == (10 + 6) * 4  # input of frozen, relu output (= head's input)
     assert head_only == 6 * 4          # head's input only
+
+
+def _curve(build, trainable, temporaries=2.0):
+    g = GraphBuilder("c")
+    return training_curve(g.build(build(g, g.input)), trainable, 4, temporaries)
+
+
+def test_training_curve_through_a_view():
+    """input 6 -> d1 4 (relu) -> flatten (a view of d1) -> d2 3. The flatten's backward step
+    passes d2's gradient through (d1's buffer): no new gradient, no temporary."""
+    def build(g, inp):
+        return g.dense(g.flatten(g.dense(inp((6,)), 4, activation="relu", name="d1"),
+                                 name="f"), 3, name="d2")
+
+    w1, w2 = (6 * 4 + 4) * 4, (4 * 3 + 3) * 4
+    assert _curve(build, {"d1": 28, "d2": 15}) == tuple((4.0 * a, float(b)) for a, b in [
+        (0, 0), (4, 0), (4, 0), (7, 0),        # forward: d1 4, the view adds nothing, d2 3
+        (7 + 3 + 4, w2),                       # d2: live 7 + gradients of d2 and of f (= d1)
+        (7 + 4, w2),                           # f: d1's gradient only
+        (7 + 4, w2 + w1),                      # d1
+        (0, w2 + w1 + 2 * w1)])                # update: gradients + 2 x the largest
+
+
+def test_training_curve_with_frozen_layers():
+    """input 4 -> f 5 (frozen) -> t 3 (trainable), and a frozen head g 2 on the input, last.
+    Only t needs a gradient step; f's output needs no gradient (nothing upstream trains)."""
+    def build(g, inp):
+        x = inp((4,))
+        return [g.dense(g.dense(x, 5, name="f"), 3, name="t"), g.dense(x, 2, name="g")]
+
+    wt = 18 * 4
+    assert _curve(build, {"f": 0, "t": 18, "g": 0}) == tuple(
+        (4.0 * a, float(b)) for a, b in [
+            (0, 0), (5, 0), (8, 0), (10, 0),  # forward: f (kept: t's input), t, g
+            (10 + 5, wt),                     # t: everything live + both outputs' gradients
+            (0, wt + 2 * wt)])
+
+
+def test_training_curve_sums_two_second_writes():
+    """o = (p + q) + p + q: at the first add both p's and q's gradients exist already, so
+    summing into each needs a temporary of its size (two, not one)."""
+    def build(g, inp):
+        x = inp((4,))
+        p, q = g.dense(x, 5, name="p"), g.dense(x, 5, name="q")
+        return g.add([g.add([g.add([p, q], name="n"), p], name="m"), q], name="o")
+
+    w = 25 * 4
+    assert _curve(build, {"p": 25, "q": 25}, temporaries=0.0) == tuple(
+        (4.0 * a, float(b)) for a, b in [
+            (0, 0), (5, 0), (10, 0), (15, 0), (20, 0), (15, 0),  # p, q, n, m (p, n freed), o
+            (5 + 15, 0),          # o: live o + gradients of o, m, q
+            (5 + 20, 0),          # m: o's freed; + n, p
+            (5 + 15 + 10, 0),     # n: m's freed; p and q written again: two temporaries
+            (5 + 10, w), (5 + 5, 2 * w), (0, 2 * w)])
+
+
+def test_a_single_trainable_weight_needs_a_gradient():
+    g = GraphBuilder("one")
+    graph = g.build(g.dense(g.input((1,)), 1, use_bias=False, name="d"))
+    assert saved_elements_bytes(graph, {"d": 1}, 4) == 4  # its input, for the kernel gradient
+
+
+def test_a_weighted_node_without_inputs():
+    """An untranslated layer that holds weights but reads no tensor keeps its output."""
+    g = GraphBuilder("src")
+    u = g.unsupported([], (4,), name="w", class_name="Weights", params=4, trainable_params=4)
+    graph = g.build(g.dense(u, 2, name="d"))
+    assert saved_elements_bytes(graph, {"w": 4, "d": 10}, 4) == 4 * 4  # w's output = d's input

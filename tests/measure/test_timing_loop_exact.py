@@ -28,7 +28,7 @@ class Clock:
     """``perf_counter`` that advances only inside ``call``, by the next scheduled duration."""
 
     def __init__(self, durations):
-        self.now = 0.0
+        self.now = 1024.0  # not 0: a sum in place of a difference must show
         self.durations = durations  # a function of the call's index (0-based)
         self.calls = 0
 
@@ -80,6 +80,7 @@ def test_warm_up_tolerance_boundary_is_inclusive(clock):
     (1.0, 3),          # at least 3 calls
     (0.0, 50),         # a call too fast to time: the 1 us floor, then the cap
     (0.05 / 7, 7),     # 7.0 calls' worth, rounded down
+    (0.05 / 6.995, 6),  # 6.995 calls' worth: rounded down, not up
 ])
 def test_warm_up_window_is_sized_to_about_50_ms(clock, first_s, window):
     c = clock(lambda i: first_s if i == 0 else TICK)  # then constant: stops at window 2
@@ -94,6 +95,62 @@ def test_warm_up_gives_up_after_max_warmup_s(clock):
     assert iterations == 1 + 4 * 3 and seconds == 91 * TICK
     c = clock(lambda i: TICK)
     assert warm_up(c.call, max_warmup_s=0.0, window=3) == (1, TICK)
+
+
+def test_warm_up_stops_at_max_warmup_s_exactly(clock):
+    # 1 tick, then a window of 3 x 3 ticks: the clock reads max_warmup_s (10 ticks): stop
+    c = clock(lambda i: TICK if i == 0 else 3 * TICK)
+    assert warm_up(c.call, max_warmup_s=10 * TICK, window=3) == (4, 10 * TICK)
+
+
+def _alternating(i):
+    """Windows of 12 calls (the first call: 1 tick) alternating 1 and 2 ticks: never settles."""
+    return TICK if i == 0 or ((i - 1) // 12) % 2 == 0 else 2 * TICK
+
+
+def test_warm_up_default_bound_is_10_s(clock):
+    iterations, seconds = warm_up(clock(_alternating).call)
+    assert 10.0 <= seconds < 10.0 + 24 * TICK and (iterations - 1) % 12 == 0
+
+
+def test_time_calls_defaults(clock):
+    """30 samples and 1 s at least; warm-up bounded by 10 s."""
+    c = clock(lambda i: TICK)
+    timing = time_calls(c.call)
+    # warm-up: window 12, two windows; samples: 10, then blocks of int(0.1 * 256) = 25 up to
+    # 1 s = 256 calls: 260
+    assert (timing.warmup_iterations, len(timing.samples_ms)) == (25, 260)
+    slow = time_calls(clock(lambda i: 64 * TICK).call)  # 0.25 s a call: 30 samples bind
+    assert len(slow.samples_ms) == 30
+    timing = time_calls(clock(lambda i: TICK if i == 0 else _alternating(i - 1)).call)
+    assert 10.0 <= timing.warmup_seconds < 10.0 + 24 * TICK
+
+
+def test_collect_samples_defaults(clock):
+    assert len(collect_samples(clock(lambda i: TICK).call)) == 260  # as in time_calls
+    assert len(collect_samples(clock(lambda i: 64 * TICK).call)) == 30
+
+
+def test_collect_samples_duration_boundary_is_inclusive(clock):
+    c = clock(lambda i: TICK)
+    assert len(collect_samples(c.call, min_samples=3, min_duration_s=3 * TICK)) == 3
+
+
+def test_collect_samples_first_block_is_at_most_10(clock):
+    # 10 first (not 11), then blocks of int(0.1 * 100) = 10 up to 100 ticks
+    c = clock(lambda i: TICK)
+    assert len(collect_samples(c.call, min_samples=11, min_duration_s=100 * TICK)) == 100
+
+
+def test_collect_samples_of_a_slow_call_goes_one_call_at_a_time(clock):
+    # a tenth of the duration is under one call: blocks of one call (at least one)
+    c = clock(lambda i: TICK)
+    assert len(collect_samples(c.call, min_samples=1, min_duration_s=4 * TICK)) == 4
+
+
+def test_collect_samples_stops_at_a_million(clock):
+    c = clock(lambda i: 0.0)  # never reaches min_duration_s
+    assert len(collect_samples(c.call, min_samples=1, min_duration_s=1.0)) == 1_000_000
 
 
 def test_collect_samples_meets_both_minimums_exactly(clock):
@@ -199,11 +256,14 @@ def test_median_ci_is_the_bootstrap_percentile_interval():
     """Against scipy's percentile bootstrap run here with the same seed and resamples."""
     from scipy import stats
 
-    samples = np.random.default_rng(3).lognormal(0.0, 0.5, 41)
+    # an even count (medians between two samples) and a spread where the percentile interval
+    # differs from scipy's default BCa one
+    samples = np.random.default_rng(0).lognormal(0.0, 0.8, 40)
     expected = stats.bootstrap((samples,), np.median, n_resamples=2000, confidence_level=0.9,
                                method="percentile", rng=np.random.default_rng(0)
                                ).confidence_interval
     assert median_ci(samples, 0.9) == (float(expected.low), float(expected.high))
+    assert median_ci(samples) == median_ci(samples, 0.95)
     wide, narrow = median_ci(samples, 0.99), median_ci(samples, 0.5)
     assert wide[0] < narrow[0] < narrow[1] < wide[1]
 
@@ -235,6 +295,10 @@ def test_latency_result_row():
     # stats without the timing they came from are not reported
     half = LatencyResult(8, True, "/GPU:0", timing, _stats(2.0), None, _stats(9.0))
     assert half.to_row()["train_step_ms_median"] is None
+
+
+def test_batch_size_one_is_valid():
+    assert latency._check_batch(1) is None and latency._check_batch(2) is None
 
 
 @pytest.mark.parametrize("bad", [0, -2, True, 1.0, "4"])
