@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -143,14 +144,17 @@ def run_target(target: Target, *, survivors: bool = False, keep: Path | None = N
         shutil.copy2(ROOT / "pyproject.toml", copy / "pyproject.toml")
         with open(copy / "pyproject.toml", "a", encoding="utf-8") as handle:
             handle.write(_config(target))
+        # tests that start ``python -m archscale`` in a subprocess import the copy's sources,
+        # not whichever checkout the virtual environment's editable install points at
+        env = {**os.environ, "PYTHONPATH": str(copy / "src")}
         proc = subprocess.CompletedProcess([], 0, "", "")
         if again or not (copy / "mutants").is_dir():
             proc = subprocess.run([_MUTMUT, "run", *again], cwd=copy, capture_output=True,
-                                  text=True)
+                                  text=True, env=env)
         unchecked = [n for n, s in _statuses(copy).items() if s == "not checked"]
         if again and unchecked and proc.returncode == 0:  # functions changed since
             proc = subprocess.run([_MUTMUT, "run", *unchecked], cwd=copy, capture_output=True,
-                                  text=True)
+                                  text=True, env=env)
         status = _statuses(copy)
         if proc.returncode != 0 or not status:
             return {"target": target.name, "error": (proc.stderr or proc.stdout)[-500:]}

@@ -122,6 +122,9 @@ def test_small_image_choice_counts_the_shorter_side():
     ("resnet", (8, 8, 1), dict(modality="vector"),
      "modality 'vector' flattens the input, which only family 'mlp' takes. "
      "Received: modality='vector', family='resnet'"),
+    ("cnn1d", (40, 2), dict(modality="vector"),
+     "modality 'vector' flattens the input, which only family 'mlp' takes. "
+     "Received: modality='vector', family='cnn1d'"),
     ("cnn1d", (50,), dict(modality="tokens", vocab=100), None),
     ("mlp", (8, 8, 1), dict(modality="vector"), None),
     ("resnet", (40, 2), {}, None),
@@ -141,3 +144,6 @@ def test_the_family_facts_the_messages_rest_on():
     registry = families()
     assert [n for n in registry if registry.get(n).takes_tokens] == ["cnn1d"]
     assert [n for n in registry if registry.get(n).flattens_input] == ["mlp"]
+    # only the MLP takes a rank-1 input, and it takes every rank
+    assert [n for n in registry if 1 in registry.get(n).ranks] == ["mlp"]
+    assert set(registry.get("mlp").ranks) == {1, 2, 3}
