@@ -374,10 +374,10 @@ def open_reader(path: str) -> StoreReader:
 def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
+    if hasattr(value, "tolist"):  # numpy arrays and scalars (an array's .item() would raise)
         return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
     return str(value)
 
 
