@@ -66,7 +66,7 @@ def test_modality_list_and_task_validation():
         Task(**{**IMDB, "input_shape": (200, 1)})
     with pytest.raises(SpecError, match=r"Received: vocab=2.5"):
         Task(**{**IMDB, "vocab": 2.5})
-    with pytest.raises(SpecError, match=r"only family 'cnn1d' or 'transformer' has. "
+    with pytest.raises(SpecError, match=r"only families 'cnn1d' or 'transformer' have. "
                                         r"Received: .*family='mlp'"):
         propose(Task(**IMDB, family="mlp"))
 

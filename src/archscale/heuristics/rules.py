@@ -72,9 +72,11 @@ def check_family_fits_task(family: str, task: Task, known: tuple[str, ...]) -> N
     meta = registry.get(family)
     if task.modality == "tokens":
         if not meta.takes_tokens:
-            takers = " or ".join(repr(n) for n in registry if registry.get(n).takes_tokens)
+            names = [repr(n) for n in registry if registry.get(n).takes_tokens]
+            takers = (f"family {names[0]} has" if len(names) == 1 else
+                      f"families {' or '.join(names)} have")
             raise SpecError(f"modality 'tokens' (integer IDs) needs an Embedding front end, "
-                            f"which only family {takers} has. Received: modality='tokens', "
+                            f"which only {takers}. Received: modality='tokens', "
                             f"family={family!r}")
         return
     if len(task.input_shape) not in meta.ranks:
