@@ -1,10 +1,17 @@
-"""Predicted versus measured memory peaks over catalogue presets: the README's error table.
+"""Predicted versus measured memory peaks over catalogue presets: the README's error tables.
 
 ``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]
 [--processes 3]`` measures each preset through ``archscale.bench`` (a memory job per preset,
 each in a fresh process of the runner's) and prints a Markdown table (``--json`` for rows).
 ``--processes N`` repeats the whole measurement N times, into N throw-away stores, and reports
 the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
+
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --batch-sizes 1 32
+--backends onednn eigen --store memtable`` is the README's backend table: every memory preset
+of the sweep file at its input size, each batch size, measured once per backend (the runner's
+processes inherit ``TF_ENABLE_ONEDNN_OPTS``, set here per backend) into the stores under
+``--store`` (``run0.db``, ...: re-running resumes, skipping stored jobs). The predictions are
+computed when the table is printed, so a changed rule needs no re-measurement.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+from backend_table import backend_table, format_backend_table
 
 from archscale.profiling import profile
 from archscale.reference_archs.registry import preset
@@ -129,7 +138,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1,
                         help="fresh processes per preset; the median is reported")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sweep", help="the backend table over this sweep file's presets")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--backends", nargs="+", default=["onednn", "eigen"])
+    parser.add_argument("--store", default="memtable", help="folder of the resumable stores")
     args = parser.parse_args(argv)
+    if args.sweep:
+        rows = backend_table(args.sweep, args.batch_sizes, args.backends, args.store,
+                             optimizer=args.optimizer, jobs=args.jobs,
+                             processes=args.processes)
+        print(json.dumps(rows, indent=1) if args.json else format_backend_table(rows))
+        return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))
     rows = memory_error_table(args.presets, args.batch_size, overrides,
                               optimizer=args.optimizer, jobs=args.jobs,
