@@ -208,3 +208,24 @@ def test_eigen_training_peak_of_mnist1d_cnn_within_15_percent(monkeypatch):
     row = memory_error_table(["mnist1d_cnn"], 32)[0]
     assert row["error"] is None, row["error"]
     assert abs(row["train_peak_error_pct"]) <= 15, row
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's backend table (tools/backend_table.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_backend_table_covers_every_catalogue_memory_preset_and_marks_misses():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from backend_table import format_backend_table, memory_presets
+
+    presets = memory_presets(str(ROOT / "bench" / "sweeps" / "catalogue.toml"))
+    assert len(presets) == 24 and dict(presets)["inception_v3"] == (75, 75, 3)
+    assert all(archscale.profile(archscale.preset(n, **({"input_shape": s} if s else {})))
+               .params <= 30_000_000 for n, s in presets)
+    cell = {"predicted": 12 << 20, "measured": 10 << 20, "error_pct": 20.0}
+    row = {"preset": "p", "batch_size": 1, "input_shape": "8", "params": 5, "train_onednn": cell,
+           "inference_onednn": {"error": "boom"}}
+    text = format_backend_table([row], {"p/1": "why it misses"})
+    assert "| p (8) | 1 | 5 | 12.0 | 10.0 | +20.0 % **miss** | failed: boom | why it misses |" \
+        in text
