@@ -150,6 +150,7 @@ def check_backend(value: Any, key: str = "backend") -> str:
     return name
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_fields() -> dict[str, str]:
     """The first processor's ``key: value`` lines of ``/proc/cpuinfo`` (empty off Linux)."""
     fields: dict[str, str] = {}
@@ -184,7 +185,7 @@ def onednn_default(cpu: Mapping[str, str] | None = None, system: str | None = No
         return machine in ("amd64", "x86_64", "x86")
     if system != "Linux":
         return False
-    cpu = _cpu_fields() if cpu is None else cpu
+    cpu = dict(_cpu_fields()) if cpu is None else cpu
     flags = set(cpu.get("flags", "").split())
     return bool(flags & ONEDNN_X86_FLAGS) or cpu.get("CPU part", "").lower() == NEOVERSE_V1_PART
 
@@ -196,6 +197,7 @@ def onednn_from_env(env: Mapping[str, str] | None = None) -> bool | None:
     return {"1": True, "true": True, "0": False, "false": False}.get(value)
 
 
+@functools.lru_cache(maxsize=1)
 def gpu_present() -> bool:
     """Whether an NVIDIA device node exists (TensorFlow would then run on the GPU)."""
     return sys.platform.startswith("linux") and bool(glob.glob("/dev/nvidia[0-9]*"))
