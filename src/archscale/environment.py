@@ -3,6 +3,8 @@
 Pure Python: package versions are read with ``importlib.metadata`` (installed distribution
 metadata), never by importing TensorFlow, so fingerprinting is instant and TF-free. Every
 measurement record (latency calibration today, benchmark rows later) carries this dict.
+``detect_backend`` says which kernels TensorFlow would run (oneDNN, Eigen or a GPU), decided as
+TensorFlow decides, for the memory estimates and the keys of memory jobs.
 """
 
 from __future__ import annotations

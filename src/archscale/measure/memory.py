@@ -26,7 +26,14 @@ and a reused free chunk is split only when it is at least twice the request
 (``archscale.memory_model.ALLOCATOR_OVERHEAD``). Measurements use no XLA; the models are built
 in float32.
 
-Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table.
+The estimates are for the backend TensorFlow runs in the measuring process
+(``running_backend``: oneDNN or Eigen, as ``TF_ENABLE_ONEDNN_OPTS`` and the CPU decide, or the
+GPU); a job keyed with another backend is refused, and every row says which
+(``memory_backend``).
+
+Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table, and
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml`` for the README's table of
+both CPU backends.
 """
 
 from __future__ import annotations
