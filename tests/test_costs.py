@@ -162,9 +162,11 @@ def test_memory_training_peak_by_hand(optimizer, slots, temporaries):
         # backward at dense_1: saved (dropout out 200, mask 50, dense_1 out 40) + gradients of
         # the output (40) and of the dropout output (200) + its weight gradient
         (290 + 240) * 32 + w1,
-        (90 + 400) * 32 + w1,  # at dropout: dense_0's gradient joins; mask + output left
-        (40 + 200) * 32 + w1 + w0,  # at dense_0
-        w1 + w0 + temporaries * w0,  # optimizer update: every weight gradient + temporaries
+        # at dropout: dense_0's gradient joins; mask + output left; dense_1's weight gradient
+        # is being applied, with the optimizer's temporaries
+        (90 + 400) * 32 + w1 * (1 + temporaries),
+        (40 + 200) * 32 + w0 + w1 * (1 + temporaries),  # at dense_0
+        w0 * (1 + temporaries),  # the last update: dense_0's gradient + temporaries
     ]
     expected = int((persistent + max(candidates)) * ALLOCATOR_OVERHEAD)
     assert p.training_peak_bytes(32, optimizer=optimizer) == expected

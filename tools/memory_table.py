@@ -1,10 +1,20 @@
-"""Predicted versus measured memory peaks over catalogue presets: the README's error table.
+"""Predicted versus measured memory peaks over catalogue presets: the README's error tables.
 
 ``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]
 [--processes 3]`` measures each preset through ``archscale.bench`` (a memory job per preset,
 each in a fresh process of the runner's) and prints a Markdown table (``--json`` for rows).
 ``--processes N`` repeats the whole measurement N times, into N throw-away stores, and reports
 the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
+
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --batch-sizes 1 32
+--backends onednn eigen --store memtable --processes 3 --jobs 2 --readme README.md`` is the
+README's backend table (``backend_table``; ``--readme`` writes it between the README's
+``memory-backends`` markers): every memory preset of the sweep file at its input size, each batch
+size, measured per backend (the runner's processes inherit ``TF_ENABLE_ONEDNN_OPTS``, set here
+per backend) into the stores under ``--store`` (``run0.db``, ...: re-running resumes, skipping
+stored jobs; presets under 10 MB in ``--processes`` fresh processes, the median reported).
+The predictions are computed when the table is printed, so a changed rule needs no
+re-measurement.
 """
 
 from __future__ import annotations
@@ -16,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+from backend_table import backend_table, format_backend_table
 
 from archscale.profiling import profile
 from archscale.reference_archs.registry import preset
@@ -113,6 +125,19 @@ def format_error_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+README_BEGIN, README_END = "<!-- memory-backends:begin -->", "<!-- memory-backends:end -->"
+
+
+def _write_between_markers(path: Path, table: str) -> None:
+    """Replace the text between ``README_BEGIN`` and ``README_END`` in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition(README_BEGIN)
+    _, _, tail = rest.partition(README_END)
+    if not rest or README_END not in rest:
+        raise SystemExit(f"{path}: no {README_BEGIN} ... {README_END} block")
+    path.write_text(f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}", encoding="utf-8")
+
+
 def _parse_shape(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.lower().split("x"))
 
@@ -129,7 +154,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1,
                         help="fresh processes per preset; the median is reported")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sweep", help="the backend table over this sweep file's presets")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--backends", nargs="+", default=["onednn", "eigen"])
+    parser.add_argument("--store", default="memtable", help="folder of the resumable stores")
+    parser.add_argument("--readme", help="write the backend table into this README, between "
+                                         f"{README_BEGIN} and {README_END}")
     args = parser.parse_args(argv)
+    if args.sweep:
+        rows = backend_table(args.sweep, args.batch_sizes, args.backends, args.store,
+                             optimizer=args.optimizer, jobs=args.jobs,
+                             processes=args.processes)
+        text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows)
+        if args.readme:
+            _write_between_markers(Path(args.readme), format_backend_table(rows))
+        print(text)
+        return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))
     rows = memory_error_table(args.presets, args.batch_size, overrides,
                               optimizer=args.optimizer, jobs=args.jobs,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from archscale.cost_rules import ELEMENTWISE_FLOPS_PER_ELEMENT, OpCost, int8_weights
+from archscale.environment import detect_backend
 from archscale.errors import SpecError
 from archscale.graph import weighted_depth
 from archscale.memory_model import (ALLOCATOR_OVERHEAD, OPTIMIZER_TEMPORARIES,
@@ -109,6 +110,8 @@ class Profile:
             ``dtype`` the memory figures are asked for.
         notes: What the profile could not take from the analytic rules alone (frozen layers,
             held weights that differ from the rule, a fall-back to Keras), one line each.
+        backend: The kernels the training-memory estimate is for (``onednn``, ``eigen``,
+            ``gpu``); ``None``: the backend detected on this machine.
     """
 
     name: str
@@ -123,6 +126,13 @@ class Profile:
     graph: Graph
     int8_params: int = 0
     notes: tuple[str, ...] = ()
+    backend: str | None = None
+
+    @property
+    def memory_backend(self) -> str:
+        """The backend of the training-memory estimate: ``backend``, else the one TensorFlow
+        would run here (``archscale.environment.detect_backend``)."""
+        return self.backend or detect_backend()
 
     # -- memory ------------------------------------------------------------------------------
 
@@ -176,10 +186,12 @@ class Profile:
 
         Weights + optimizer slots + the input batch + ``STEP_RUNTIME_BYTES``, plus the largest,
         over a forward and a backward walk of the graph and the optimizer update, of the saved
-        activations still held, the activation gradients alive, the weight gradients so far and
-        the optimizer's temporaries; times
+        activations still held, the activation gradients alive, the weight gradients being
+        made and applied, the optimizer's temporaries and the backend's kernel buffers
+        (``memory_backend``: Eigen's convolution gradients hold im2col buffers); times
         ``ALLOCATOR_OVERHEAD`` (``archscale.memory_model`` documents every rule). Within 15 %
-        of TensorFlow's measured peak for the catalogue at batch 32 (README table).
+        of TensorFlow's measured peak for the catalogue at batch 1 and 32, oneDNN and Eigen
+        (README table).
 
         Raises:
             SpecError: unknown optimizer, dtype, or a non-positive batch size.
@@ -189,11 +201,13 @@ class Profile:
                             f"Received: optimizer={optimizer!r}")
         _check_batch(batch_size)
         item = dtype_bytes(dtype)
+        backend = self.memory_backend
         cache = self.__dict__.setdefault("_training_curves", {})
-        curve = cache.get((item, optimizer))
+        curve = cache.get((item, optimizer, backend, batch_size))
         if curve is None:
-            curve = cache[(item, optimizer)] = training_curve(
-                self.graph, self._trainable_by_node(), item, OPTIMIZER_TEMPORARIES[optimizer])
+            curve = cache[(item, optimizer, backend, batch_size)] = training_curve(
+                self.graph, self._trainable_by_node(), item, OPTIMIZER_TEMPORARIES[optimizer],
+                backend=backend, batch_size=batch_size)
         inputs = sum(self.graph.node(name).elements for name in self.graph.inputs)
         persistent = (self.params + OPTIMIZER_SLOTS[optimizer] * self.trainable_params
                       + inputs * batch_size) * item + STEP_RUNTIME_BYTES

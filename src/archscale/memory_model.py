@@ -15,15 +15,24 @@ The rules were derived from TensorFlow's allocator statistics (TF 2.21, Keras 3,
 - activation gradients: one per tensor, from the first backward op that writes it to the
   backward op of its producer; a second write (a tensor read twice, e.g. a residual input)
   needs a temporary of the same size for the sum;
-- weight gradients, counted to the end of the step (TensorFlow may free one as soon as the
-  optimizer has applied it; counting them all fits the measurements better), and, once the
-  backward pass is done, the optimizer's element-wise temporaries
-  (``OPTIMIZER_TEMPORARIES`` x the bytes of the largest layer's weights);
+- weight gradients: each from the backward op that makes it until the optimizer has applied
+  it, which TensorFlow does as soon as it exists (each variable's update reads only its own
+  gradient): while one layer's gradient is made, the previous layer's (in backward order) is
+  being applied with the optimizer's element-wise temporaries (``OPTIMIZER_TEMPORARIES`` x
+  its bytes). Measured: holding every weight gradient to the end of the step over-predicted
+  the weight-dominated peaks (Inception-v3 at 75x75, batch 1: +25 %, now -1 %; RegNetX at
+  batch 1: +13 to +21 %, now -10 to -4 %), while the activation-dominated peaks at batch 32
+  hardly move;
+- the working buffers of the backward kernels of the chosen backend
+  (``archscale.saved_rules.WORKSPACE_RULES``, ``backward_workspace``): none measurable for
+  oneDNN (and the GPU, whose rules are oneDNN's); on Eigen, each conv gradient's im2col buffer
+  (up to ~30 MiB, batch-independent), held while the kernel runs; a long filter-gradient
+  kernel (``OVERLAP_MACS``) is still running, with its buffer, while the next conv's gradient
+  kernels start, so its buffer counts there too;
 - ``STEP_RUNTIME_BYTES`` of bookkeeping (labels, loss, step counter, ...).
 
 The peak is the maximum over a forward walk and a backward walk of the graph in (reverse)
-topological order, and the end of the step (all weight gradients plus the optimizer update of
-the largest layer), times ``ALLOCATOR_OVERHEAD``.
+topological order, and the last optimizer update, times ``ALLOCATOR_OVERHEAD``.
 
 **What a forward op keeps** is ``archscale.saved_rules`` (one ``Saved`` rule per op, found
 through ``archscale.ops.OP_RULES``; its docstring tables them).
@@ -33,14 +42,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archscale.environment import BACKENDS, usable_cores
 from archscale.nodes import Graph, Node
 from archscale.ops import INFERENCE_VIEW_OPS, SAVED_RULES, TRAIN_VIEW_OPS
-from archscale.saved_rules import ACTIVATION_SAVES, Saved
+from archscale.saved_rules import ACTIVATION_SAVES, WORKSPACE_RULES, Saved
 
-__all__ = ["ACTIVATION_SAVES", "ALLOCATOR_OVERHEAD", "INFERENCE_VIEW_OPS",
+__all__ = ["ACTIVATION_SAVES", "ALLOCATOR_OVERHEAD", "BACKENDS", "INFERENCE_VIEW_OPS",
            "OPTIMIZER_TEMPORARIES", "SAVED_RULES", "STEP_RUNTIME_BYTES", "Saved",
-           "TRAIN_VIEW_OPS", "inference_live_peak_elements", "saved_elements_bytes",
-           "saved_for_backward", "training_curve"]
+           "TRAIN_VIEW_OPS", "WORKSPACE_RULES", "backward_workspace",
+           "inference_live_peak_elements", "saved_elements_bytes", "saved_for_backward",
+           "training_curve"]
 
 #: Bytes TensorFlow's BFC allocator holds per byte of tensors it serves: it rounds requests up
 #: to multiples of 256 bytes and splits a reused free chunk only when the chunk is at least
@@ -70,6 +81,37 @@ def saved_for_backward(node: Node) -> Saved:
     """The ``Saved`` rule of ``node`` (``Saved()`` for ops that keep nothing)."""
     rule = SAVED_RULES.get(node.op)
     return rule(node) if rule else Saved()
+
+
+#: A weight-gradient kernel whose work (batch x ``Workspace.macs``) reaches this many MACs is
+#: still running, with its buffer, when the next conv's gradients start (TensorFlow runs
+#: independent ops on its inter-op threads): measured on Eigen, CIFAR ResNets (2.4 M MACs per
+#: kernel at batch 1) hold two filter-gradient buffers at once, ``mnist1d_cnn`` (0.3 M at batch
+#: 32) one. Set between the two.
+OVERLAP_MACS = 1_000_000
+
+
+def backward_workspace(graph: Graph, node: Node, needs_grad: dict[str, bool],
+                       trainable: dict[str, int], backend: str, batch_size: int, item: int,
+                       threads: int) -> tuple[float, float, bool]:
+    """Working buffers of ``node``'s backward kernels on ``backend`` (zeros for most ops).
+
+    Returns:
+        ``(held, filter buffer, long)``: ``held`` is the larger of the input- and
+        weight-gradient buffers that are needed (the two kernels of one op do not overlap:
+        measured, a model's peak rises by the larger); ``filter buffer`` the weight
+        gradient's, and ``long`` whether that kernel runs long enough to overlap the next
+        op's (``OVERLAP_MACS``).
+    """
+    rule = WORKSPACE_RULES[backend].get(node.op)
+    if rule is None or not node.inputs:
+        return 0.0, 0.0, False
+    first = node.inputs[0]
+    ws = rule(node, graph.node(first).shape, batch_size, item, threads)
+    wants_input = needs_grad[first] and first not in graph.inputs
+    weights = ws.weight_grad if trainable.get(node.name, 0) > 0 else 0.0
+    return (max(ws.input_grad if wants_input else 0.0, weights), weights,
+            batch_size * ws.macs >= OVERLAP_MACS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,21 +187,28 @@ def _plan(graph: Graph, trainable: dict[str, int], item: int) -> _Plan:
 
 
 def training_curve(graph: Graph, trainable: dict[str, int], item: int,
-                   temporaries: float) -> tuple[tuple[float, float], ...]:
+                   temporaries: float, *, backend: str = "onednn", batch_size: int = 1,
+                   threads: int | None = None) -> tuple[tuple[float, float], ...]:
     """Memory of a training step above the persistent part, as ``(a, b)`` points.
 
     At each step of the forward and backward walks the step holds ``a * batch_size + b``
     bytes besides weights, optimizer slots and the input batch: ``a`` is the activations and
-    activation gradients of one example, ``b`` the weight gradients so far. The last point is
-    the optimizer update after the backward pass: every weight gradient plus the update's
-    temporaries for the largest layer.
+    activation gradients of one example, ``b`` the weight gradients being made and applied
+    and the backward kernels' working buffers. The last point is the last optimizer update
+    (the first layer's gradient plus the update's temporaries).
 
     Args:
         graph: The graph.
         trainable: Trainable parameters per node name.
         item: Bytes per element of the dtype.
         temporaries: ``OPTIMIZER_TEMPORARIES`` of the optimizer.
+        backend: ``onednn``, ``eigen`` or ``gpu``: whose backward kernels' working buffers
+            (``archscale.saved_rules.WORKSPACE_RULES``) count, in ``b``, at their op.
+        batch_size: The batch the working buffers are sized for (Eigen's input gradient
+            switches kernels at batch 1); ``a`` stays per example.
+        threads: TensorFlow's intra-op threads (default: this machine's usable cores).
     """
+    threads = threads or usable_cores()
     plan = _plan(graph, trainable, item)
     owner, size, inputs = plan.owner, plan.size, set(graph.inputs)
     frees: dict[int, list[str]] = {}
@@ -180,7 +229,8 @@ def training_curve(graph: Graph, trainable: dict[str, int], item: int,
         live -= sum(size[b] for b in frees.get(i, ()))
     grads = {owner[o]: size[o] for o in graph.outputs}
     live_grads = sum(grads.values())
-    weight_grads = largest = 0.0
+    running = 0.0  # the filter-gradient buffer of a long kernel still running
+    previous = 0.0  # bytes of the weight gradient the optimizer is applying
     for i in range(len(graph.nodes) - 1, -1, -1):  # backward
         n = graph.nodes[i]
         if not plan.needs_grad[n.name] or n.op == "input":
@@ -194,13 +244,16 @@ def training_curve(graph: Graph, trainable: dict[str, int], item: int,
                     grads[owner[name]] = size[name]
                     live_grads += size[name]
         w = trainable.get(n.name, 0) * item
-        weight_grads += w
-        largest = max(largest, w)
-        points.append((live + live_grads + extra, weight_grads))
+        held, filter_buffer, long = backward_workspace(
+            graph, n, plan.needs_grad, trainable, backend, batch_size, item, threads)
+        if held:
+            held, running = held + running, filter_buffer if long else 0.0
+        points.append((live + live_grads + extra, w + previous * (1 + temporaries) + held))
+        previous = w or previous
         if n.name in grads:
             live_grads -= grads.pop(n.name)
         live -= sum(size[b] for b in releases.get(i, ())) + plan.private.get(i, 0.0)
-    points.append((0.0, weight_grads + temporaries * largest))
+    points.append((0.0, previous * (1 + temporaries)))
     return tuple(points)
 
 

@@ -8,11 +8,13 @@ through ``archscale.keras_io``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import TYPE_CHECKING, Any
 
 from archscale.costs import Profile, profile_graph
+from archscale.environment import check_backend
 from archscale.errors import InputFileError, UnsupportedModelError
 from archscale.graph import Graph
 from archscale.keras_io.archive import check_model_path, read_config
@@ -43,13 +45,16 @@ def load_spec(path: str) -> ArchSpec:
     return spec_from_dict(data)
 
 
-def profile(target: Any) -> Profile:
+def profile(target: Any, backend: str | None = None) -> Profile:
     """Exact static profile of a spec, a graph, a ``keras.Model`` or a ``.keras`` file path.
 
     Args:
         target: ``ArchSpec`` (no TensorFlow import), ``Graph``, ``keras.Model``, or a path to a
             ``.keras`` model file (no TensorFlow import unless it holds custom classes; see
             ``profile_file``), a legacy ``.h5`` file or a spec ``.json`` file.
+        backend: The kernels the training-memory estimate is for: ``"onednn"``, ``"eigen"`` or
+            ``"gpu"`` (``archscale.environment.BACKENDS``; case does not matter). Default: the
+            backend TensorFlow would run on this machine (``detect_backend``).
 
     Returns:
         The ``Profile``: totals, per-layer rows, memory estimates and ``unsupported`` layers.
@@ -57,7 +62,14 @@ def profile(target: Any) -> Profile:
     Raises:
         UnsupportedModelError: ``target`` is none of the above.
         ShapeError: the architecture cannot be built at its input shape.
+        SpecError: an unknown backend.
     """
+    chosen = None if backend is None else check_backend(backend)
+    prof = _profile(target)
+    return prof if chosen is None else dataclasses.replace(prof, backend=chosen)
+
+
+def _profile(target: Any) -> Profile:
     if isinstance(target, ArchSpec):
         return profile_graph(build_graph(target))
     if isinstance(target, Graph):

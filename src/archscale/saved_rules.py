@@ -157,3 +157,118 @@ def saved_nothing(node: Node) -> Saved:
 
 #: ``node -> Saved``.
 SavedRule = Callable[[Node], Saved]
+
+
+# ---------------------------------------------------------------------------------------------
+# Working buffers of backward kernels (per backend): what a gradient op holds while it runs
+# ---------------------------------------------------------------------------------------------
+
+#: TensorFlow's Eigen convolution gradients (``Conv2DCustomBackpropInputOp`` and
+#: ``Conv2DCustomBackpropFilterOp``) size their im2col buffer for an L3 cache of this many
+#: bytes, whatever the machine's (a constant in TensorFlow's source).
+EIGEN_TARGET_WORKING_SET_BYTES = 30 << 20
+#: The per-thread work below which the input gradient shards images instead of running one
+#: parallel contraction (TensorFlow's assumed L2 cache).
+EIGEN_MIN_THREAD_WORK_BYTES = 256 << 10
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Bytes a backward op holds while it runs, besides its operands and result.
+
+    Attributes:
+        input_grad: The gradient with respect to the op's input (held only if that input
+            needs a gradient).
+        weight_grad: The gradient with respect to its weights (only if they are trainable).
+        macs: Multiply-accumulates of one example's weight gradient (how long it runs).
+    """
+
+    input_grad: float = 0.0
+    weight_grad: float = 0.0
+    macs: int = 0
+
+
+def _im2col(out_pixels: int, patch: int, filters: int, batch: int, item: int, threads: int,
+            input_grad: bool) -> float:
+    """Bytes of the im2col buffer of one Eigen convolution gradient (``col_buffer``).
+
+    ``shard = ceil(target / work_unit)`` images share one buffer of ``shard x out_pixels x
+    patch`` elements, where ``work_unit = out_pixels x patch + out_pixels x filters + patch x
+    filters`` and ``target`` = 30 MiB / item. The filter gradient always shards so; the input
+    gradient runs one parallel contraction on one image's buffer (``shard = 1``) at batch 1 or
+    when ``work_unit / threads`` reaches 256 KiB / item.
+    """
+    work = out_pixels * patch + out_pixels * filters + patch * filters
+    target = EIGEN_TARGET_WORKING_SET_BYTES // item
+    parallel = input_grad and (batch == 1
+                               or work // threads >= EIGEN_MIN_THREAD_WORK_BYTES // item)
+    shard = 1 if parallel else -(-target // work)
+    return float(shard * out_pixels * patch * item)
+
+
+def _conv_geometry(node: Node, in_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(output pixels, patch elements, filters) of a conv-like node's convolution."""
+    out_pixels = 1
+    for size in node.shape[:-1]:
+        out_pixels *= size
+    patch = in_shape[-1]
+    for k in node.attrs["kernel"]:
+        patch *= k
+    return out_pixels, patch, node.shape[-1]
+
+
+def eigen_conv_workspace(node: Node, in_shape: tuple[int, ...], batch: int, item: int,
+                         threads: int) -> Workspace:
+    """Eigen conv (1-D and 2-D, one group): the im2col buffers of both gradients.
+
+    Measured (``tools/eigen_workspace.py``: one ``Conv2DBackpropInput`` / ``...Filter`` call,
+    allocator peak minus operands and result, TF 2.21, 2 cores) on 1x1 to 7x7 kernels,
+    strides 1 and 2, same and valid padding, 8x8 to 112x112, 1 to 256 channels, batch 1 to
+    32: equal to ``_im2col`` to the 256-byte rounding, 0.25 to 28 MiB per call, the same at
+    batch 1 and 32 for the filter gradient. A grouped conv runs in an XLA call (no such
+    buffer); rank-3 convs are not modelled.
+    """
+    if node.attrs.get("groups", 1) > 1 or len(node.attrs["kernel"]) > 2:
+        return Workspace()
+    out_pixels, patch, filters = _conv_geometry(node, in_shape)
+    return Workspace(_im2col(out_pixels, patch, filters, batch, item, threads, True),
+                     _im2col(out_pixels, patch, filters, batch, item, threads, False),
+                     out_pixels * patch * filters)
+
+
+def eigen_separable_workspace(node: Node, in_shape: tuple[int, ...], batch: int, item: int,
+                              threads: int) -> Workspace:
+    """Separable conv: the pointwise 1x1 conv's buffers (on the depthwise output; the
+    depthwise step's are ``eigen_depthwise_workspace``'s, negligible next to them)."""
+    out_pixels = 1
+    for size in node.shape[:-1]:
+        out_pixels *= size
+    patch = in_shape[-1] * node.attrs.get("depth_multiplier", 1)
+    return Workspace(_im2col(out_pixels, patch, node.shape[-1], batch, item, threads, True),
+                     _im2col(out_pixels, patch, node.shape[-1], batch, item, threads, False),
+                     out_pixels * patch * node.shape[-1])
+
+
+def eigen_depthwise_workspace(node: Node, in_shape: tuple[int, ...], batch: int, item: int,
+                              threads: int) -> Workspace:
+    """Depthwise conv: the filter gradient sums one partial filter gradient per image
+    (measured: (batch + 1) x the filter's bytes, 3x3 and 5x5, 96 and 512 channels, batch 1
+    and 32); the input gradient holds nothing measurable."""
+    weights = in_shape[-1] * node.attrs.get("depth_multiplier", 1)
+    for k in node.attrs["kernel"]:
+        weights *= k
+    return Workspace(0.0, float((batch + 1) * weights * item))
+
+
+#: ``(node, first input's shape, batch, item, threads) -> Workspace``.
+WorkspaceRule = Callable[[Node, tuple[int, ...], int, int, int], Workspace]
+
+#: Backend -> op -> working-buffer rule. oneDNN's gradients measured nothing beyond their
+#: operands (the same single-call measurement: under 0.1 MiB); the GPU rules are the same
+#: saved-tensor rules, with cuDNN's workspaces not modelled.
+WORKSPACE_RULES: dict[str, dict[str, WorkspaceRule]] = {
+    "onednn": {},
+    "gpu": {},
+    "eigen": {"conv": eigen_conv_workspace, "separable_conv": eigen_separable_workspace,
+              "depthwise_conv": eigen_depthwise_workspace},
+}

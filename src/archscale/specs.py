@@ -15,6 +15,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
+from archscale.environment import check_backend
 from archscale.errors import SpecError
 
 # ---------------------------------------------------------------------------------------------
@@ -311,6 +312,8 @@ class Budget:
         batch_size: Batch size the memory and latency ceilings refer to.
         train_batch_size: Batch size of the training-memory ceiling when it differs from
             ``batch_size`` (``None``: use ``batch_size``).
+        backend: Kernels of the training-memory estimate (``onednn``, ``eigen``, ``gpu``;
+            ``None``: what TensorFlow would run on this machine, ``detect_backend``).
     """
 
     max_params: int | None = None
@@ -320,6 +323,7 @@ class Budget:
     max_latency_ms: float | None = None
     batch_size: int = 1
     train_batch_size: int | None = None
+    backend: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_params", "max_macs", "max_train_memory_bytes",
@@ -332,6 +336,8 @@ class Budget:
         check_positive_int("batch_size", self.batch_size)
         if self.train_batch_size is not None:
             check_positive_int("train_batch_size", self.train_batch_size)
+        if self.backend is not None:
+            object.__setattr__(self, "backend", check_backend(self.backend))
 
     @property
     def training_batch_size(self) -> int:

@@ -4,12 +4,14 @@ a saved Keras model. Presets and spec files never import TensorFlow."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from archscale.cli_verbs.common import (Target, add_format_argument, add_target_arguments,
                                         load_keras_model, positive_int, resolve_target)
 from archscale.cli_verbs.output import print_json, render_table
 from archscale.costs import DTYPE_BYTES, OPTIMIZER_SLOTS, Profile, profile_graph
+from archscale.environment import BACKENDS
 from archscale.profiling import profile_file
 from archscale.reference_archs.registry import build_graph
 from archscale.units import format_bytes, format_count, format_shape
@@ -32,7 +34,12 @@ examples:
   archscale profile efficientnet_b0 --format github > efficientnet_b0.md
   archscale profile spec.json --json
   archscale profile my_model.keras --dtype float16
+  archscale profile resnet20 --backend eigen
 """
+
+BACKEND_HELP = ("kernels the training-memory estimate is for: onednn, eigen (TensorFlow's CPU "
+                "kernels) or gpu (default: what TensorFlow would run here: "
+                "TF_ENABLE_ONEDNN_OPTS, else the CPU's features)")
 
 LAYER_HEADERS = ("layer", "op", "output shape", "params", "MACs", "FLOPs", "activations")
 
@@ -46,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dtype of weights and activations (default: float32)")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZER_SLOTS), default="adam",
                         help="optimizer whose slots count in the training peak (default: adam)")
+    parser.add_argument("--backend", type=str.lower, choices=BACKENDS, default=None,
+                        help=BACKEND_HELP)
     parser.add_argument("--layers", action=argparse.BooleanOptionalAction, default=True,
                         help="show the per-layer rows (default: yes; --no-layers drops them "
                              "from the table and from --json)")
@@ -61,12 +70,14 @@ def load_target(args: argparse.Namespace) -> tuple[Target, Profile]:
     """
     target = resolve_target(args)
     if target.spec is not None:
-
-        return target, profile_graph(build_graph(target.spec))
-    if not target.source.endswith(".keras"):
-        load_keras_model(target.source)  # first: it silences TensorFlow's import logs
-    # a .keras file is read from its config, without TensorFlow (Keras only for custom classes)
-    return target, profile_file(target.source)
+        prof = profile_graph(build_graph(target.spec))
+    else:
+        if not target.source.endswith(".keras"):
+            load_keras_model(target.source)  # first: it silences TensorFlow's import logs
+        # a .keras file is read from its config, without TensorFlow (Keras for custom classes)
+        prof = profile_file(target.source)
+    backend = getattr(args, "backend", None)
+    return target, dataclasses.replace(prof, backend=backend) if backend else prof
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,11 +87,13 @@ def load_target(args: argparse.Namespace) -> tuple[Target, Profile]:
 
 def profile_json(prof: Profile, args: argparse.Namespace, target: Target) -> dict[str, Any]:
     """``Profile.to_dict(batch, dtype)`` with the memory at ``--optimizer`` and added keys
-    ``optimizer``, ``source``, ``source_kind`` and ``spec`` (``layers`` stays last)."""
+    ``optimizer``, ``backend``, ``source``, ``source_kind`` and ``spec`` (``layers`` stays
+    last)."""
     out = prof.to_dict(args.batch, args.dtype)
     out.update(prof.memory_summary(args.batch, args.dtype, args.optimizer))
     layers = out.pop("layers")
-    out.update({"optimizer": args.optimizer, "source": target.source,
+    out.update({"optimizer": args.optimizer, "backend": prof.memory_backend,
+                "source": target.source,
                 "source_kind": target.kind,
                 "spec": target.spec.to_dict() if target.spec is not None else None})
     if args.layers:
@@ -118,7 +131,8 @@ def totals_table(prof: Profile, args: argparse.Namespace) -> str:
         (f"inference activation peak bytes ({batch})",
          memory["inference_activation_peak_bytes"]),
         ("inference peak bytes (weights + activations)", memory["inference_peak_bytes"]),
-        (f"training peak bytes ({batch}, {args.optimizer})", memory["training_peak_bytes"]),
+        (f"training peak bytes ({batch}, {args.optimizer}), {prof.memory_backend} kernels",
+         memory["training_peak_bytes"]),
     ]
     rows += [(k, v, format_bytes(v)) for k, v in sizes]
     return render_table(rows, ("total", "exact", "approx"), args.format,

@@ -12,6 +12,7 @@ from typing import Any
 
 from archscale.cli_verbs.common import UsageError, parse_shape, positive_int
 from archscale.cli_verbs.output import print_json
+from archscale.environment import BACKENDS
 from archscale.specs import MODALITIES
 
 NAME = "propose"
@@ -98,6 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="batch size of the memory and latency ceilings (default: 1)")
     budget.add_argument("--train-batch", type=positive_int, metavar="N",
                         help="batch size of --max-train-memory when it differs from --batch")
+    budget.add_argument("--backend", type=str.lower, choices=BACKENDS, default=None,
+                        help="kernels of the --max-train-memory estimate: onednn, eigen or gpu "
+                             "(default: what TensorFlow would run here)")
     action = parser.add_argument_group("actions and output")
     action.add_argument("--calibrate", action="store_true",
                         help="measure this machine's latency calibration at --batch (imports "
@@ -144,7 +148,7 @@ def _task_and_budget(args: argparse.Namespace) -> tuple[Any, Any]:
         parse_bytes(args.max_inference_memory, "--max-inference-memory"),
         max_latency_ms=None if args.max_latency_ms is None else
         parse_positive_float(args.max_latency_ms, "--max-latency-ms"),
-        batch_size=args.batch or 1, train_batch_size=args.train_batch)
+        batch_size=args.batch or 1, train_batch_size=args.train_batch, backend=args.backend)
     return task, budget
 
 

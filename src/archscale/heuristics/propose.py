@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from archscale.environment import detect_backend
 from archscale.errors import ArchscaleError, SpecError
 from archscale.heuristics.advice import (image_advice, named_point, raw_signal_warning,
                                          too_small_to_convolve)
@@ -98,7 +99,7 @@ def _attempt(task: Task, budget: Budget, variant: str, target: float, capacity: 
     limits = budget_limits(budget)
     ev = Evaluator(plan, limits + ([capacity] if capacity else []),
                    batch_size=budget.batch_size, train_batch_size=budget.training_batch_size,
-                   optimizer=optimizer, latency=latency)
+                   optimizer=optimizer, latency=latency, backend=budget.backend)
     smallest = ev.costs(plan.minimum())
     if capacity and smallest is not None and smallest.body_params > capacity.value:
         ev.limits[-1] = dataclasses.replace(capacity, value=float(smallest.body_params))
@@ -353,6 +354,7 @@ def _predicted(spec: ArchSpec, costs: Costs, budget: Budget, recipe: Recipe,
         "latency_ms": costs.latency_ms, "batch_size": budget.batch_size,
         "train_batch_size": budget.training_batch_size, "optimizer": recipe.optimizer,
         "dtype": "float32", "latency_calibrated": latency is not None,
+        "backend": budget.backend or detect_backend(),
     }
 
 

@@ -18,6 +18,7 @@ number of graph builds per proposal is bounded (a few hundred at most, see ``MAX
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,17 +92,19 @@ class Evaluator:
         train_batch_size: Batch of the training-memory ceiling.
         optimizer: Optimizer of the training-memory estimate (slots per weight).
         latency: Latency model, needed when a limit is on ``latency_ms``.
+        backend: Kernels of the training-memory estimate (``None``: this machine's).
     """
 
     def __init__(self, plan: Plan, limits: list[Limit], *, batch_size: int = 1,
                  train_batch_size: int = 1, optimizer: str = "adam",
-                 latency: LatencyModel | None = None) -> None:
+                 latency: LatencyModel | None = None, backend: str | None = None) -> None:
         self.plan = plan
         self.limits = list(limits)
         self.batch_size = batch_size
         self.train_batch_size = train_batch_size
         self.optimizer = optimizer
         self.latency = latency
+        self.backend = backend
         self.cache: dict[Knobs, Costs | None] = {}
 
     @property
@@ -112,6 +115,8 @@ class Evaluator:
     def measure(self, spec: Any, *, everything: bool = False) -> Costs:
         """Costs of a spec (all metrics when ``everything``, else those limited)."""
         prof = profile_graph(build_graph(spec))
+        if self.backend is not None:
+            prof = dataclasses.replace(prof, backend=self.backend)
         metrics = {lim.metric for lim in self.limits}
         train = infer = lat = None
         if everything or "train_memory_bytes" in metrics:

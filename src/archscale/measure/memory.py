@@ -26,7 +26,14 @@ and a reused free chunk is split only when it is at least twice the request
 (``archscale.memory_model.ALLOCATOR_OVERHEAD``). Measurements use no XLA; the models are built
 in float32.
 
-Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table.
+The estimates are for the backend TensorFlow runs in the measuring process
+(``running_backend``: oneDNN or Eigen, as ``TF_ENABLE_ONEDNN_OPTS`` and the CPU decide, or the
+GPU); a job keyed with another backend is refused, and every row says which
+(``memory_backend``).
+
+Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table, and
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml`` for the README's table of
+both CPU backends.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
+from archscale.environment import check_backend, detect_backend
 from archscale.errors import ArchscaleError
-from archscale.measure.device import gpu_devices, memory_device, ram_bytes, select_device
+from archscale.measure.device import (gpu_devices, memory_device, onednn_enabled, ram_bytes,
+                                      select_device)
 from archscale.measure.latency import (as_model, compile_inference, compile_train_step,
                                        random_batch)
 from archscale.profiling import profile
@@ -68,6 +77,7 @@ class MemoryResult:
     inference_baseline_bytes_measured: int = 0
     train_baseline_bytes_measured: int = 0
     allocator_counts_all: bool = True
+    backend: str = "onednn"
 
     @property
     def inference_peak_rel_error(self) -> float:
@@ -86,6 +96,7 @@ class MemoryResult:
         row["memory_optimizer"] = row.pop("optimizer")
         row["memory_dtype"] = row.pop("dtype")
         row["memory_allocator_counts_all"] = row.pop("allocator_counts_all")
+        row["memory_backend"] = row.pop("backend")
         row["inference_peak_rel_error"] = self.inference_peak_rel_error
         row["train_peak_rel_error"] = self.train_peak_rel_error
         return row
@@ -222,8 +233,28 @@ def _check_allocator() -> None:
             "256 KiB")
 
 
+def running_backend() -> str:
+    """The backend TensorFlow runs in this process: ``gpu`` with a GPU, else ``onednn`` or
+    ``eigen`` as TensorFlow itself reports (``IsMklEnabled``); imports TensorFlow."""
+    if gpu_devices():
+        return "gpu"
+    enabled = onednn_enabled()
+    return detect_backend() if enabled is None else ("onednn" if enabled else "eigen")
+
+
+def _check_backend(backend: str | None) -> str:
+    """The running backend, which must be ``backend`` when one is asked for."""
+    running = running_backend()
+    if backend is not None and check_backend(backend) != running:
+        raise MemoryMeasurementError(
+            f"backend {backend!r} was asked for, but TensorFlow runs {running!r} in this "
+            f"process: TF_ENABLE_ONEDNN_OPTS (0: eigen, 1: onednn) must be set before "
+            f"TensorFlow is imported. Received: backend={backend!r}")
+    return running
+
+
 def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam",
-                   dtype: str = "float32") -> MemoryResult:
+                   dtype: str = "float32", backend: str | None = None) -> MemoryResult:
     """Measured inference and training-step peaks next to ``Profile``'s estimates.
 
     Measures in THIS process, which must be fresh (a process that already ran other models
@@ -236,15 +267,19 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
         batch_size: Batch size of both measurements.
         optimizer: Optimizer of the training step (a key of ``costs.OPTIMIZER_SLOTS``).
         dtype: Dtype of the estimate (the models are built in float32).
+        backend: The backend the job was keyed with (``settings.backend``); default: the one
+            TensorFlow runs here. The estimates are for the running backend.
 
     Returns:
         The ``MemoryResult``.
 
     Raises:
-        SpecError: bad batch size or optimizer.
-        MemoryMeasurementError: this process's allocator does not count every tensor.
+        SpecError: bad batch size, optimizer or backend name.
+        MemoryMeasurementError: this process's allocator does not count every tensor, or
+            TensorFlow runs another backend than ``backend``.
     """
-    prof = profile(target)
+    running = _check_backend(backend)
+    prof = profile(target, backend=running)
     predicted_train = prof.training_peak_bytes(batch_size, dtype, optimizer)
     predicted_infer = prof.inference_peak_bytes(batch_size, dtype)
     _check_allocator()
@@ -253,4 +288,5 @@ def measure_memory(target: Any, batch_size: int = 32, *, optimizer: str = "adam"
     return MemoryResult(batch_size, optimizer, dtype, got["device"],
                         got["inference_peak_bytes"], predicted_infer,
                         got["train_peak_bytes"], predicted_train,
-                        got["inference_baseline_bytes"], got["train_baseline_bytes"], True)
+                        got["inference_baseline_bytes"], got["train_baseline_bytes"], True,
+                        running)

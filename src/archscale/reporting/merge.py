@@ -166,15 +166,15 @@ def _arch_rows(group: Sequence[Mapping[str, Any]], peak: float | None) -> list[d
         at = {m: [r for r in by_measure.get(m, []) if r.get("batch_size") == batch]
               for m in ("cost", "latency", "memory")}
         latencies = sorted(at["latency"], key=_xla) or [None]
-        for latency in latencies:
+        for latency, memory in _settings(latencies, _per_backend(at["memory"])):
             for dataset in datasets:
                 row: dict[str, Any] = dict(base)
                 row["batch_size"] = batch
                 if at["cost"]:
                     row.update(_pick(_first(at["cost"], {"dtype": "float32",
                                                          "optimizer": "adam"})))
-                if at["memory"]:
-                    row.update(_pick(_first(at["memory"], {"optimizer": "adam"})))
+                if memory is not None:
+                    row.update(_pick(memory))
                 if latency is not None:
                     row.update(_pick(latency))
                     row["xla"] = _xla(latency)
@@ -193,6 +193,37 @@ def _arch_rows(group: Sequence[Mapping[str, Any]], peak: float | None) -> list[d
                 row["batch_size"] = batch
                 out.append(conform(derive(row, peak)))
     return out
+
+
+def memory_backend(row: Mapping[str, Any]) -> str | None:
+    """The backend of a memory row: ``memory_backend``, or for rows stored before it existed,
+    ``env_tf_onednn`` (``True``: onednn, ``False``: eigen; a GPU device: gpu)."""
+    if row.get("memory_backend"):
+        return str(row["memory_backend"])
+    if str(row.get("memory_device") or row.get("env_device") or "").startswith("/GPU"):
+        return "gpu"
+    onednn = row.get("env_tf_onednn")
+    return None if onednn is None else ("onednn" if onednn else "eigen")
+
+
+def _per_backend(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One memory row per backend (Adam preferred), each with ``memory_backend`` set."""
+    by_backend: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_backend.setdefault(memory_backend(row), []).append(row)
+    return [{**_first(group, {"optimizer": "adam"}), "memory_backend": backend}
+            for backend, group in sorted(by_backend.items(), key=lambda kv: str(kv[0]))]
+
+
+def _settings(latencies: Sequence[Any], memories: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """Report rows of one batch size: one per latency row (XLA or not) and one per memory
+    backend, paired in order (the first latency row carries the first backend's memory); a
+    single backend's memory goes with every latency row."""
+    if len(memories) <= 1:
+        return [(latency, memories[0] if memories else None) for latency in latencies]
+    count = max(len(latencies), len(memories), 1)
+    pad = [None] * count
+    return list(zip((list(latencies) + pad)[:count], (list(memories) + pad)[:count]))
 
 
 def _pick(row: Mapping[str, Any]) -> dict[str, Any]:

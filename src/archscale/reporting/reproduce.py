@@ -87,6 +87,7 @@ def _arch_entries(jobs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for job in jobs:
         settings = dict(job.get("settings") or {})
         batch = settings.pop("batch_size", None)
+        settings.pop("backend", None)  # derived when the sweep is expanded (TF_ENABLE_ONEDNN_OPTS)
         part = parts.setdefault(json.dumps([job["measurement"], settings, job.get("dataset")],
                                            sort_keys=True, default=str),
                                 {"measurement": job["measurement"], "settings": settings,

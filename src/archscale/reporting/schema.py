@@ -68,6 +68,8 @@ COLUMNS: tuple[Column, ...] = (
     _c("train_peak_bytes_predicted", "int", "analytic training-step peak at batch_size"),
     _c("train_peak_bytes_measured", "int", "allocator peak of one training step at batch_size"),
     _c("train_peak_rel_error", "float", "predicted / measured - 1 (training)"),
+    _c("memory_backend", "str", "kernels the memory columns are for: onednn, eigen or gpu",
+       True),
     _c("latency_ms_min", "float", "fastest inference of a batch, ms"),
     _c("latency_ms_median", "float", "median inference latency of a batch, ms"),
     _c("latency_ms_mean", "float", "mean inference latency, ms"),

@@ -125,6 +125,7 @@ RESULT_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("params", lambda r: count(r.get("params"))),
     ("MACs", lambda r: count(r.get("macs"))),
     ("FLOPs", lambda r: count(r.get("flops"))),
+    ("memory kernels", lambda r: str(r.get("memory_backend") or "")),
     ("train memory pred / meas", lambda r: memory_pair(r, "train")),
     ("inference memory pred / meas", lambda r: memory_pair(r, "inference")),
     ("train memory (predicted)", lambda r: size(r.get("train_peak_bytes_predicted"))),
@@ -156,8 +157,9 @@ def results_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     body = [[fn(r) for _, fn in columns] for r in rows]
     headers, cells = _drop_empty([h for h, _ in columns], body)
     note = ("Memory: analytic prediction / allocator measurement (relative error of the "
-            "prediction). Latency: median of one batch, bootstrap 95% confidence interval. "
-            "GFLOP/s = 2 x MACs x batch / median latency.")
+            "prediction), for the TensorFlow kernels in 'memory kernels' (onednn, eigen: "
+            "TF_ENABLE_ONEDNN_OPTS=1 / 0; gpu). Latency: median of one batch, bootstrap 95% "
+            "confidence interval. GFLOP/s = 2 x MACs x batch / median latency.")
     return Table("Results", headers, cells, note)
 
 

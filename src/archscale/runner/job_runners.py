@@ -60,7 +60,8 @@ def _run_memory(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> 
     # The worker is a fresh process started with the allocator settings that memory
     # statistics need (prepare_environment): measure_memory measures in it.
     return measure_memory(spec, batch_size=settings["batch_size"],
-                          optimizer=settings["optimizer"]).to_row()
+                          optimizer=settings["optimizer"],
+                          backend=settings.get("backend")).to_row()
 
 
 def _run_accuracy(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:

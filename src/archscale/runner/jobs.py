@@ -7,7 +7,11 @@ A job's key is the SHA-256 of the canonical JSON (sorted keys, no spaces) of::
      "dataset": {...} or null, "seed": int or null, "environment": key_environment()}
 
 so the same measurement of the same architecture on the same machine and software has the
-same key in every sweep, and anything that changes the number changes the key. Labels,
+same key in every sweep, and anything that changes the number changes the key. Memory jobs
+(``Measurement.uses_backend``) also carry ``settings.backend``, the kernels TensorFlow will run
+(``archscale.environment.detect_backend``: ``TF_ENABLE_ONEDNN_OPTS``, else the CPU's features),
+so re-running them with the other ``TF_ENABLE_ONEDNN_OPTS`` measures anew; the shared
+environment part stays without it, so the keys of every other measurement are unchanged. Labels,
 timeouts and the sweep's name are not part of the key. ``group_key`` is the same hash without
 the seed: the jobs of one accuracy measurement over several seeds share it.
 """
@@ -20,7 +24,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from archscale.environment import environment, fingerprint
+from archscale.environment import detect_backend, environment, fingerprint
 from archscale.runner.dataset_entries import dataset_label, resolve_recipe
 from archscale.runner.measurements import MEASUREMENTS, get_measurement
 from archscale.runner.sweep import Sweep
@@ -133,7 +137,8 @@ def job_key(spec: Mapping[str, Any], measurement: str, settings: Mapping[str, An
                        "environment": dict(environment)})
 
 
-def expand(sweep: Sweep, environment: Mapping[str, Any] | None = None) -> list[Job]:
+def expand(sweep: Sweep, environment: Mapping[str, Any] | None = None,
+           backend: str | None = None) -> list[Job]:
     """All jobs of a sweep, without duplicates (same key), measurement by measurement.
 
     Jobs are ordered by measurement (cost, the machine peak, latency, memory, accuracy: quick
@@ -144,11 +149,13 @@ def expand(sweep: Sweep, environment: Mapping[str, Any] | None = None) -> list[J
     Args:
         sweep: A validated sweep.
         environment: The key environment (default: ``key_environment()``).
+        backend: The backend of ``uses_backend`` measurements (default: ``detect_backend()``).
 
     Returns:
         The jobs.
     """
     env = dict(environment if environment is not None else key_environment())
+    backend = backend or detect_backend()
     order = {name: i for i, name in enumerate(MEASUREMENTS)}
     jobs: dict[str, Job] = {}
     for variant in sweep.variants:
@@ -162,6 +169,8 @@ def expand(sweep: Sweep, environment: Mapping[str, Any] | None = None) -> list[J
                 settings = dict(variant.settings[name])
                 if batch is not None:
                     settings["batch_size"] = batch
+                if m.uses_backend:
+                    settings["backend"] = backend
                 for dataset in datasets:
                     if dataset is not None and "recipe" in settings:
                         settings = {**settings, "recipe": resolve_recipe(

@@ -124,6 +124,9 @@ class Measurement:
         test_only: Exists only with ``ARCHSCALE_TEST_MEASUREMENTS=1``.
         needs_spec: Measures an architecture (``peak`` measures the machine: one job per
             sweep, asked for with the sweep's ``peak`` key, not in ``measure`` lists).
+        uses_backend: Its number depends on which kernels TensorFlow runs (memory: oneDNN's
+            and Eigen's convolutions hold different working buffers), so its jobs carry the
+            backend (``archscale.environment.detect_backend``) in their settings and key.
     """
     name: str
     uses_batch: bool
@@ -135,6 +138,7 @@ class Measurement:
     headline: tuple[str, ...] = ()
     test_only: bool = False
     needs_spec: bool = True
+    uses_backend: bool = False
 
 
 _OPTIMIZER = Setting("adam", _choice(tuple(OPTIMIZER_SLOTS)))
@@ -161,7 +165,8 @@ MEASUREMENTS: dict[str, Measurement] = {m.name: m for m in (
                 headline=("latency_ms_median", "latency_ms_p90", "samples_per_second")),
     Measurement("memory", uses_batch=True, uses_dataset=False, uses_seed=False, exclusive=False,
                 needs_tf=True, settings={"optimizer": _OPTIMIZER},
-                headline=("train_peak_bytes_measured", "train_peak_rel_error")),
+                headline=("train_peak_bytes_measured", "train_peak_rel_error"),
+                uses_backend=True),
     Measurement("accuracy", uses_batch=False, uses_dataset=True, uses_seed=True,
                 exclusive=False, needs_tf=True, settings={"recipe": Setting({}, as_table)},
                 headline=("accuracy_mean", "accuracy_std", "train_seconds")),
@@ -259,7 +264,8 @@ def measure_cost(spec: Any, batch_size: int = 1, *, dtype: str = "float32",
     Returns:
         Flat row: params, trainable_params, non_trainable_params, macs, flops (per example),
         depth, unsupported_layers, batch_size, dtype, optimizer, weight_bytes,
-        inference_peak_bytes_predicted, train_peak_bytes_predicted.
+        inference_peak_bytes_predicted, train_peak_bytes_predicted and memory_backend (the
+        backend of the training estimate: the one detected where the job runs).
 
     Raises:
         ShapeError / SpecError: the spec cannot be built or a setting is invalid.
@@ -271,6 +277,7 @@ def measure_cost(spec: Any, batch_size: int = 1, *, dtype: str = "float32",
         "weight_bytes": prof.weight_bytes(dtype),
         "inference_peak_bytes_predicted": prof.inference_peak_bytes(batch_size, dtype),
         "train_peak_bytes_predicted": prof.training_peak_bytes(batch_size, dtype, optimizer),
+        "memory_backend": prof.memory_backend,
     }
 
 
