@@ -107,21 +107,24 @@ def test_training_curve_by_hand_on_a_residual_block():
     expected = [
         # forward: the input (not here), a 6, b 6, s 6 (b freed after it), out 2
         (0, 0), (6, 0), (12, 0), (18, 0), (6 + 6 + 2, 0),
-        # backward at out: live a, s, out (14) + gradients of out (2) and s (6); s released
+        # backward at out: live a, s, out (14) + gradients of out (2) and s (6); s released;
+        # out's weight gradient is made
         (14 + 8, wo),
-        # at the add: live a, out (8) + gradients of s (6), a (6) and b (6)
-        (8 + 18, wo),
-        # at b: gradients of a and b (12) + a temporary for the second write into a's (6)
-        (8 + 12 + 6, wo + wb),
-        # at a: gradient of a (6); its input is the graph input, which needs none
-        (8 + 6, wo + wb + wa),
+        # at the add: live a, out (8) + gradients of s (6), a (6) and b (6); out's weight
+        # gradient is applied (itself + 2 temporaries of its size)
+        (8 + 18, 3 * wo),
+        # at b: gradients of a and b (12) + a temporary for the second write into a's (6);
+        # b's weight gradient is made while out's is still being applied
+        (8 + 12 + 6, wb + 3 * wo),
+        # at a: gradient of a (6); a's weight gradient is made while b's is applied
+        (8 + 6, wa + 3 * wb),
     ]
     curve = training_curve(graph, trainable, 4, temporaries=2.0)
     assert list(curve) == [(4.0 * a, float(b)) for a, b in expected] + [
-        (0.0, float(wo + wb + wa + 2.0 * wa))]  # the update: every gradient + 2 x largest
+        (0.0, float(3 * wa))]  # the last update: a's gradient + 2 temporaries of its size
     p = profile(graph)
     persistent = (110 + 2 * 110 + 8) * 4 + (24 << 10)  # weights, adam slots, input, runtime
-    assert p.training_peak_bytes(1) == int((persistent + 2.0 * wa + wa + wb + wo) * 1.025)
+    assert p.training_peak_bytes(1) == int((persistent + 4 * 14 + wa + 3 * wb) * 1.025)
 
 
 def test_frozen_input_layers_keep_nothing_for_backward():
@@ -153,9 +156,9 @@ def test_training_curve_through_a_view():
     assert _curve(build, {"d1": 28, "d2": 15}) == tuple((4.0 * a, float(b)) for a, b in [
         (0, 0), (4, 0), (4, 0), (7, 0),        # forward: d1 4, the view adds nothing, d2 3
         (7 + 3 + 4, w2),                       # d2: live 7 + gradients of d2 and of f (= d1)
-        (7 + 4, w2),                           # f: d1's gradient only
-        (7 + 4, w2 + w1),                      # d1
-        (0, w2 + w1 + 2 * w1)])                # update: gradients + 2 x the largest
+        (7 + 4, 3 * w2),                       # f: d1's gradient; d2's weights applied
+        (7 + 4, w1 + 3 * w2),                  # d1: made while d2's are applied
+        (0, 3 * w1)])                          # the last update: d1's + 2 temporaries
 
 
 def test_training_curve_with_frozen_layers():
@@ -188,7 +191,7 @@ def test_training_curve_sums_two_second_writes():
             (5 + 15, 0),          # o: live o + gradients of o, m, q
             (5 + 20, 0),          # m: o's freed; + n, p
             (5 + 15 + 10, 0),     # n: m's freed; p and q written again: two temporaries
-            (5 + 10, w), (5 + 5, 2 * w), (0, 2 * w)])
+            (5 + 10, w), (5 + 5, 2 * w), (0, w)])  # p made while q applied; p applied
 
 
 def test_a_single_trainable_weight_needs_a_gradient():
