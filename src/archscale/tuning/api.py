@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 import warnings
-from typing import Any, TextIO
+from typing import Any, Mapping, TextIO
 
 from archscale.errors import SpecError
 from archscale.heuristics.proposal import Proposal
@@ -32,9 +32,9 @@ from archscale.tuning.budget import BudgetFilter
 from archscale.tuning.hypermodel import proposal_hypermodel
 from archscale.tuning.oracles import MAX_CONSECUTIVE_SKIPS, check_tuner, make_oracle
 from archscale.tuning.progress import TrialProgress
+from archscale.tuning.ray_trials import check_trial_executor, make_trial_runner
 from archscale.tuning.records import TrialRecord, TuneResult
 from archscale.tuning.space import proposal_values, trial_recipe
-from archscale.tuning.trials import TrialRunner
 from archscale.tuning.tuner import tuner_class
 
 DEFAULT_DIR = "archscale_tune"
@@ -88,7 +88,8 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
          epochs: int | None = None, seed: int = 0, db: str = DEFAULT_DB,
          directory: str | None = None, quiet: bool = False,
          progress_stream: TextIO | None = None,
-         max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS) -> TuneResult:
+         max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS, executor: str = "local",
+         executor_options: Mapping[str, Any] | None = None) -> TuneResult:
     """Search the proposal's space with a keras-tuner oracle (see the module docstring).
 
     Args:
@@ -104,17 +105,23 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
         quiet: No progress lines.
         progress_stream: Where progress lines go (default stderr).
         max_consecutive_skips: Over-budget candidates in a row before the search gives up.
+        executor: Where trials train: ``local`` (this process) or ``ray`` (one Ray task per
+            trial in a fresh worker; the oracle stays here; see ``tuning.ray_trials``).
+        executor_options: ``ray`` only: ``address`` (``auto``, ``ray://host:port``),
+            ``cpus_per_job``, ``gpus_per_job``.
 
     Returns:
         The ``TuneResult`` (``.to_dict()`` is the ``--json`` object).
 
     Raises:
-        SpecError: a bad argument, a dataset that does not fit, a budget the proposal breaks.
+        SpecError: a bad argument, a dataset that does not fit, a budget the proposal breaks,
+            a bad executor option or Ray not installed for ``executor="ray"``.
         ImpossibleBudgetError: no architecture fits the budget.
         InputFileError: the store cannot be opened.
     """
     _check_args(tuner, trials, epochs, seed)
     check_positive_int("max_consecutive_skips", max_consecutive_skips)
+    ray_options = check_trial_executor(executor, executor_options)
     dataset_kind(dataset)
     desc = parse_dataset(dataset, "dataset")
     data = load_dataset(desc["name"], **desc["options"])
@@ -137,7 +144,7 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     try:
         return _search(proposal, data, desc, budget_filter, store, progress, tuner=tuner,
                        trials=trials, epochs=epochs, seed=seed, run_id=run_id, parent=parent,
-                       max_skips=max_consecutive_skips)
+                       max_skips=max_consecutive_skips, ray_options=ray_options)
     finally:
         store.close()
 
@@ -145,13 +152,13 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
 def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
             budget_filter: BudgetFilter, store: Any, progress: TrialProgress, *, tuner: str,
             trials: int, epochs: int | None, seed: int, run_id: str, parent: str,
-            max_skips: int) -> TuneResult:
+            max_skips: int, ray_options: Any = None) -> TuneResult:
     hypermodel = proposal_hypermodel(proposal)
     max_epochs = epochs or proposal.recipe.epochs
     oracle = make_oracle(tuner, start_values=proposal_values(proposal), trained_target=trials,
                          seed=seed + 1, max_epochs=max_epochs, max_skips=max_skips)
-    runner = TrialRunner(proposal, data, desc, budget_filter, seed, epochs, store,
-                         {"tune_run": run_id, "tune_tuner": tuner}, progress)
+    runner = make_trial_runner(ray_options, proposal, data, desc, budget_filter, seed, epochs,
+                               store, {"tune_run": run_id, "tune_tuner": tuner}, progress)
     project = f"{tuner}-{run_id}"
     from keras_tuner.src import config as kt_config
 
@@ -167,6 +174,7 @@ def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
         oracle.stop_reason = oracle.stop_reason or str(exc).splitlines()[0]
     finally:
         kt_config.DEBUG = debug
+        runner.close()
     records = tuple(TrialRecord.from_state(oracle.records[tid])
                     for tid in sorted(oracle.records))
     stopped = oracle.stop_reason
@@ -177,7 +185,8 @@ def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
     result = TuneResult(tuner=tuner, trials=records, dataset=data.name, run_id=run_id,
                         directory=os.path.join(parent, project), trials_requested=trials,
                         stopped=stopped, store_path=store.path,
-                        extras={"trained_now": runner.trained_now})
+                        extras={"trained_now": runner.trained_now,
+                                "executor": "local" if ray_options is None else "ray"})
     write_outputs(result)
     return result
 
