@@ -34,10 +34,11 @@ def load_spec(path: str) -> ArchSpec:
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-    except OSError as exc:
-        raise InputFileError(f"cannot read spec file {path!r}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputFileError(f"spec file {path!r} is not valid JSON: {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise InputFileError(f"cannot read spec file {path!r}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
     if isinstance(data, dict) and "spec" in data and "family" not in data:
         data = data["spec"]  # a saved proposal
     return spec_from_dict(data)

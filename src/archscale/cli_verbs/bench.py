@@ -266,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.targets:
         raise UsageError("give a sweep file, presets or spec files, or --list. "
                          "Received: no TARGET")
+    if args.force and args.skip_failed:
+        raise UsageError("--force re-measures every job and --skip-failed keeps failed ones: "
+                         "give one. Received: --force --skip-failed")
     sweep = sweep_from_args(args)
     options = executor_options_of(args, sweep.executor)
     stream = sys.stderr if args.json else sys.stdout

@@ -126,7 +126,11 @@ def _start(args: argparse.Namespace, data: Any) -> Any:
     if args.proposal is not None:
         from archscale.heuristics.saved_proposal import load_proposal
 
-        return load_proposal(args.proposal)
+        try:
+            return load_proposal(args.proposal)
+        except RecursionError:
+            raise UsageError(f"the proposal file {args.proposal!r} is not JSON (nested too "
+                             f"deeply). Received: --proposal={args.proposal!r}") from None
     return Task(input_shape=tuple(shape), classes=data.classes, samples=samples)
 
 
@@ -144,6 +148,9 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"{option} must be a positive int. Received: {option}={value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative int. Received: --seed={args.seed}")
+    if args.batch is not None and args.max_train_memory is None:
+        raise UsageError("--batch sets the batch of --max-train-memory, which is missing. "
+                         f"Received: --batch={args.batch}")
     return options
 
 

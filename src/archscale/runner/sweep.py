@@ -151,7 +151,7 @@ def load_sweep(path: str) -> Sweep:
             data = tomllib.load(handle)
     except OSError as exc:
         raise InputFileError(f"cannot read sweep file {path!r}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputFileError(f"sweep file {path!r} is not valid TOML: {exc}") from None
     return sweep_from_dict(data, base_dir=os.path.dirname(os.path.abspath(path)), source=path)
 
