@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from archscale.costs import Profile, profile_graph
-from archscale.errors import InputFileError, UnsupportedModelError
+from archscale.errors import InputFileError, SpecError, UnsupportedModelError
 from archscale.graph import Graph
 from archscale.keras_io.archive import check_model_path, read_config
 from archscale.keras_io.config_graph import NeedsKeras, graph_from_config
@@ -41,6 +41,9 @@ def load_spec(path: str) -> ArchSpec:
                              f"{getattr(exc, 'strerror', None) or exc}") from None
     if isinstance(data, dict) and "spec" in data and "family" not in data:
         data = data["spec"]  # a saved proposal
+    if isinstance(data, dict) and "family" in data and not isinstance(data["family"], str):
+        raise SpecError(f"family must be a family name (a string). "
+                        f"Received: family={data['family']!r}")
     return spec_from_dict(data)
 
 

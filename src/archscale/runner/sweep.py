@@ -123,9 +123,9 @@ class Sweep:
 
 
 def _measures(value: Any, key: str) -> tuple[Measurement, ...]:
-    names = as_list(value, key)
-    return tuple(get_measurement(n, f"{key}[{i}]", in_list=True)
-                 for i, n in enumerate(dict.fromkeys(names)))
+    found = [get_measurement(n, f"{key}[{i}]", in_list=True)
+             for i, n in enumerate(as_list(value, key))]
+    return tuple({m.name: m for m in found}.values())
 
 
 # ---------------------------------------------------------------------------------------------
