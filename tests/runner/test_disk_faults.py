@@ -92,7 +92,7 @@ def test_a_report_on_a_full_disk_fails_clearly_and_keeps_the_previous_one(small_
     assert sorted(os.listdir(small_fs)) == ["filler", "rep"]  # no temporary left behind
 
 
-def test_a_store_on_a_full_disk_keeps_its_rows_and_resumes(small_fs, capsys):
+def test_a_store_on_a_full_disk_keeps_its_rows_and_resumes(small_fs, capsys, record_property):
     db = str(small_fs / "m.db")
     argv = ["bench", "mnist1d_*", "mlp", "--measure", "cost", "--batch", "1,2,3", "--db", db,
             "--executor", "spawn"]
@@ -129,6 +129,8 @@ def test_a_store_on_a_full_disk_keeps_its_rows_and_resumes(small_fs, capsys):
     with sqlite3.connect(db) as conn:
         keys = [k for (k,) in conn.execute("SELECT job_key FROM results")]
     assert len(keys) == len(set(keys)) == _expected_jobs(argv)  # one row per job
+    record_property("ledger", {"expected": _expected_jobs(argv), "stored": len(keys),
+                               "unique": len(set(keys)), "rerun": 0})
 
 
 def _expected_jobs(argv):

@@ -56,7 +56,7 @@ def test_measurements(monkeypatch):
     monkeypatch.setenv("ARCHSCALE_TEST_MEASUREMENTS", "1")
 
 
-def test_every_fault_is_recorded_once_and_the_sweep_finishes(tmp_path, capsys):
+def test_every_fault_is_recorded_once_and_the_sweep_finishes(tmp_path, capsys, record_property):
     sweep, db = tmp_path / "faults.toml", str(tmp_path / "f.db")
     sweep.write_text(FAULT_SWEEP)
     assert main(["bench", str(sweep), "--db", db, "--executor", "spawn"]) == 1
@@ -66,8 +66,8 @@ def test_every_fault_is_recorded_once_and_the_sweep_finishes(tmp_path, capsys):
         "  hang sleep batch=1 seed=0: timeout: timed out after 2 s",
         "  segfault crash: killed: worker killed by SIGSEGV; last stderr line: test crash: "
         "about to die",
-        "  out-of-memory crash: error: MemoryError: out of memory after 256 MiB: the worker's "
-        "address space is limited to 256 MiB more",
+        "  out-of-memory crash: error: MemoryError: out of memory: the worker's address space "
+        "is limited to 256 MiB more than at its start",
         "  nan-loss accuracy dataset=mnist1d seeds=0: diverged: "
         + err[-1].split(": diverged: ")[-1]])
     assert "non-finite" in err[-1] or "nan" in err[-1].lower()
@@ -87,4 +87,7 @@ def test_every_fault_is_recorded_once_and_the_sweep_finishes(tmp_path, capsys):
     assert "0 ok and 0 failed in this run, 5 skipped" in captured.err
     with Store(db) as store:
         assert store.count() == 5
-        assert {r["name"]: r["created_at"] for r in store.rows()} == before
+        after = {r["name"]: r["created_at"] for r in store.rows()}
+        assert after == before
+    record_property("ledger", {"expected": 5, "stored": len(after), "unique": len(after),
+                               "rerun": sum(after[k] != v for k, v in before.items())})

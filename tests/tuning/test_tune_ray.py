@@ -48,7 +48,7 @@ def _rows(tmp_path):
         return {r["job_key"]: r for r in store.rows() if "tune_run" in r}
 
 
-def test_three_trials_on_ray_then_a_local_rerun_trains_nothing(tmp_path):
+def test_three_trials_on_ray_then_a_local_rerun_trains_nothing(tmp_path, record_property):
     result = _tune(tmp_path, trials=3, executor="ray")
     assert result.exit_code == 0 and result.extras == {"trained_now": 3, "executor": "ray"}
     assert [t.status for t in result.trials] == ["ok"] * 3 and result.trials[0].is_proposal
@@ -65,6 +65,8 @@ def test_three_trials_on_ray_then_a_local_rerun_trains_nothing(tmp_path):
     assert local.extras == {"trained_now": 0, "executor": "local"}
     assert local.to_dict() == result.to_dict()
     assert len(_rows(tmp_path)) == 3
+    record_property("ledger", {"expected": 3, "stored": len(_rows(tmp_path)), "unique": 3,
+                               "rerun": local.extras["trained_now"]})
 
 
 def _trial_pids():
@@ -79,7 +81,8 @@ def _trial_pids():
     return pids
 
 
-def test_a_worker_killed_mid_trial_is_retried_and_the_trial_recorded_once(tmp_path):
+def test_a_worker_killed_mid_trial_is_retried_and_the_trial_recorded_once(tmp_path,
+                                                                          record_property):
     done = {}
     thread = threading.Thread(target=lambda: done.update(
         result=_tune(tmp_path, trials=1, epochs=2, executor="ray")))
@@ -97,6 +100,8 @@ def test_a_worker_killed_mid_trial_is_retried_and_the_trial_recorded_once(tmp_pa
     assert trial.status == "ok" and done["result"].extras["trained_now"] == 1
     (row,) = _rows(tmp_path).values()
     assert row["env_ray_worker_pid"] != victims[0]  # the retry ran in a new worker
+    record_property("ledger", {"expected": 1, "stored": len(_rows(tmp_path)), "unique": 1,
+                               "rerun": 0})
 
 
 @pytest.mark.parametrize("kwargs, fragment", [

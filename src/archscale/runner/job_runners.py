@@ -96,10 +96,9 @@ def _exceed_memory() -> None:
         while True:
             blocks.append(bytearray(64 * 2**20))
     except MemoryError:
-        held = len(blocks) * 64
         blocks.clear()
-        raise MemoryError(f"out of memory after {held} MiB: the worker's address space is "
-                          f"limited to {CRASH_MEMORY_LIMIT_BYTES >> 20} MiB more") from None
+        raise MemoryError(f"out of memory: the worker's address space is limited to "
+                          f"{CRASH_MEMORY_LIMIT_BYTES >> 20} MiB more than at its start") from None
 
 
 def _run_crash(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
