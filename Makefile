@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-slow mutants bench demo report dimensions readme clean
+.PHONY: venv test test-slow mutants bench demo report dimensions readme clean reliability
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-slow: $(STAMP)
 ## timing loop and heuristic rules, each against its own tests; prints the score table.
 mutants: $(STAMP)
 	$(PY) tools/mutants.py
+
+## The fault and bad-input tests, summarised in reports/reliability/ (faults injected by kind,
+## bad inputs tried, results lost and duplicated: both must be 0).
+reliability: $(STAMP)
+	$(PY) tools/reliability.py
 
 ## pytest-benchmark suites under bench/ (toolkit speed, analytic vs Keras vs profiler).
 bench: $(STAMP)

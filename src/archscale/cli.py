@@ -113,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     named = next((a for a in argv if not a.startswith("-")), None)
+    nul = next((a for a in argv if "\0" in a), None)
+    if nul is not None:  # only possible in-process: no shell passes a NUL byte
+        return _fail(f"{PROG} {named}" if named in VERBS else PROG,
+                     f"arguments cannot contain NUL bytes. Received: {nul!r}", EXIT_BAD_INPUT)
     parser = build_parser(named if named in VERBS else None)
     try:
         args, extras = parser.parse_known_args(argv)

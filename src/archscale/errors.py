@@ -25,3 +25,8 @@ class UnsupportedModelError(ArchscaleError, ValueError):
 
 class InputFileError(ArchscaleError, ValueError):
     """A file given by the user cannot be read or parsed."""
+
+
+class StoreWriteError(RuntimeError):
+    """The result store cannot take a row (the disk is full, the file became read-only): a run
+    failure (CLI exit 1), not bad input, so it is not an ``ArchscaleError``."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from archscale.costs import Profile, profile_graph
 from archscale.environment import check_backend
-from archscale.errors import InputFileError, UnsupportedModelError
+from archscale.errors import InputFileError, SpecError, UnsupportedModelError
 from archscale.graph import Graph
 from archscale.keras_io.archive import check_model_path, read_config
 from archscale.keras_io.config_graph import NeedsKeras, graph_from_config
@@ -36,12 +36,16 @@ def load_spec(path: str) -> ArchSpec:
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-    except OSError as exc:
-        raise InputFileError(f"cannot read spec file {path!r}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputFileError(f"spec file {path!r} is not valid JSON: {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise InputFileError(f"cannot read spec file {path!r}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
     if isinstance(data, dict) and "spec" in data and "family" not in data:
         data = data["spec"]  # a saved proposal
+    if isinstance(data, dict) and "family" in data and not isinstance(data["family"], str):
+        raise SpecError(f"family must be a family name (a string). "
+                        f"Received: family={data['family']!r}")
     return spec_from_dict(data)
 
 

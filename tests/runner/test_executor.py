@@ -119,7 +119,7 @@ def _ok_rows(db):
         return 0
 
 
-def test_sigkill_part_way_then_resume(tmp_path):
+def test_sigkill_part_way_then_resume(tmp_path, record_property):
     sweep_path = tmp_path / "resume.toml"
     sweep_path.write_text(textwrap.dedent(SWEEP))
     db = str(tmp_path / "resume.db")
@@ -146,6 +146,8 @@ def test_sigkill_part_way_then_resume(tmp_path):
     assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 8
     runs = con.execute("SELECT skipped, ok, failed FROM runs ORDER BY run_id").fetchall()
     assert runs[-1] == (done_before, 8 - done_before, 0)
+    record_property("ledger", {"expected": 8, "stored": 8, "unique": len(set(keys)),
+                               "rerun": runs[-1][1] - (8 - done_before)})
 
 
 def test_force_remeasures(tmp_path):

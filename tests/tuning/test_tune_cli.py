@@ -51,7 +51,8 @@ def _rows(db: str) -> dict[str, str]:
             return {}
 
 
-def test_a_killed_search_resumes_without_training_a_finished_trial_again(tmp_path):
+def test_a_killed_search_resumes_without_training_a_finished_trial_again(tmp_path,
+                                                                         record_property):
     db, folder = str(tmp_path / "t.db"), str(tmp_path / "d")
     argv = [sys.executable, "-m", "archscale", "tune", "--dataset", "mnist1d", "--tuner",
             "random", "--trials", "3", "--epochs", "3", "--max-params", "8K", "--db", db,
@@ -73,3 +74,5 @@ def test_a_killed_search_resumes_without_training_a_finished_trial_again(tmp_pat
     assert len(after) == 3  # one row per trial, none twice
     # a finished trial is not trained again: its row (times, accuracies) is untouched
     assert all(after[key] == text for key, text in before.items())
+    record_property("ledger", {"expected": 3, "stored": len(after), "unique": len(set(after)),
+                               "rerun": sum(after[k] != t for k, t in before.items())})

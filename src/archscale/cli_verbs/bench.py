@@ -28,7 +28,8 @@ runs in its own subprocess with a timeout; a crash, out-of-memory kill or timeou
 as a failed job and the sweep goes on. Results go to a SQLite store (--db, default
 archscale.db); a job whose key (spec, settings, dataset, seed, environment) is stored as ok is
 skipped, so re-running a killed sweep resumes it. Failed jobs are retried unless --skip-failed;
---force re-measures everything. Exit codes: 0 every job ok, 1 some job failed, 2 bad input.
+--force re-measures everything. Exit codes: 0 every job ok, 1 some job failed or a training
+run diverged (each listed on stderr with its reason), 2 bad input.
 """
 EXAMPLES = """\
 examples:
@@ -182,8 +183,10 @@ def executor_options_of(args: argparse.Namespace, executor: str) -> dict[str, An
         if executor != "ray":
             raise UsageError(f"{option} needs --executor ray. Received: {option}={value!r}, "
                              f"executor={executor!r}")
+        if key == "address":
+            continue
         low_ok = value > 0 if key == "cpus_per_job" else value >= 0
-        if key != "address" and not (low_ok and value != float("inf")):
+        if not (low_ok and value != float("inf")):
             what = "a positive number" if key == "cpus_per_job" else "a number >= 0"
             raise UsageError(f"{option} must be {what}. Received: {option}={value:g}")
     return options
@@ -263,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.targets:
         raise UsageError("give a sweep file, presets or spec files, or --list. "
                          "Received: no TARGET")
+    if args.force and args.skip_failed:
+        raise UsageError("--force re-measures every job and --skip-failed keeps failed ones: "
+                         "give one. Received: --force --skip-failed")
     sweep = sweep_from_args(args)
     options = executor_options_of(args, sweep.executor)
     stream = sys.stderr if args.json else sys.stdout
@@ -287,4 +293,33 @@ def run(args: argparse.Namespace) -> int:
     else:
         print()
         print(result_tables(result.rows, args.format))
-    return result.exit_code
+    summary = failure_summary(result.rows)
+    for line in summary:
+        print(line, file=sys.stderr)
+    return max(result.exit_code, 1 if summary else 0)
+
+
+def _job_name(row: Mapping[str, Any]) -> str:
+    parts = [str(row.get("name")), str(row.get("measurement"))]
+    for key in ("dataset", "batch_size", "seed", "seeds"):
+        value = row.get(key)
+        if value is not None:
+            text = ",".join(map(str, value)) if isinstance(value, list) else value
+            parts.append(f"{key.replace('_size', '')}={text}")
+    return " ".join(parts)
+
+
+def failure_summary(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines naming every failed job (its kind and error) and every diverged training run
+    (its reason), after a count; empty when every job is ok and nothing diverged."""
+    failed = [r for r in rows if r.get("status") != "ok"]
+    diverged = [r for r in rows if r.get("status") == "ok" and r.get("diverged")]
+    if not failed and not diverged:
+        return []
+    lines = [f"failures: {len(failed)} failed, {len(diverged)} diverged"]
+    lines += [f"  {_job_name(r)}: {r.get('error_kind') or 'error'}: {r.get('error')}"
+              for r in failed]
+    lines += [f"  {_job_name(r)}: diverged: "
+              f"{'; '.join(map(str, r.get('divergence_reasons') or ['no reason recorded']))}"
+              for r in diverged]
+    return lines

@@ -66,7 +66,7 @@ def parse_value(text: str) -> Any:
     """A ``--set`` value: JSON when it parses (``[64,32]``, ``false``, ``0.5``), else the string."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

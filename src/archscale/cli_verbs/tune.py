@@ -24,6 +24,8 @@ written to the result store (--db), so 'archscale report' shows it beside the ca
 validation-accuracy-vs-MACs Pareto front is printed and written to DIR/<tuner>-<id>/pareto.csv
 with the whole result in result.json. Re-running with the same arguments resumes an
 interrupted search (Ctrl-C or kill) without training a finished trial again.
+--executor ray trains each trial as a Ray task in a fresh worker process (on any node of the
+cluster at --address); the oracle, the budget check and the store stay here.
 
 --input, --classes and --samples default from the dataset; given, they must agree with it.
 --proposal starts from a saved proposal ('archscale propose ... --json > p.json').
@@ -35,6 +37,7 @@ examples:
   archscale tune --dataset mnist1d_seq --tuner hyperband --trials 20 --epochs 30 --json
   archscale propose --input 40 --classes 10 --samples 4000 --json > p.json
   archscale tune --dataset mnist1d --proposal p.json --tuner grid --trials 5
+  archscale tune --dataset mnist1d --trials 20 --executor ray --address auto --cpus-per-job 2
 """
 
 
@@ -76,6 +79,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="result store for the trained trials (default: archscale.db)")
     search.add_argument("--dir", default="archscale_tune", metavar="DIR",
                         help="keras-tuner project directories (default: archscale_tune)")
+    where = parser.add_argument_group("where trials train")
+    where.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local: in this process (default); ray: each trial a Ray task in "
+                            "a fresh worker, the oracle here (pip install 'archscale[ray]')")
+    where.add_argument("--address", metavar="ADDR",
+                       help="--executor ray: the cluster, auto (started here with 'ray start "
+                            "--head') or ray://host:port (default: RAY_ADDRESS, else a new "
+                            "local instance)")
+    where.add_argument("--cpus-per-job", type=float, metavar="N",
+                       help="--executor ray: CPUs each trial reserves (default 1)")
+    where.add_argument("--gpus-per-job", type=float, metavar="N",
+                       help="--executor ray: GPUs each trial reserves (default 0)")
 
 
 def _budget(args: argparse.Namespace) -> Any:
@@ -114,19 +129,32 @@ def _start(args: argparse.Namespace, data: Any) -> Any:
     if args.proposal is not None:
         from archscale.heuristics.saved_proposal import load_proposal
 
-        return load_proposal(args.proposal)
+        try:
+            return load_proposal(args.proposal)
+        except RecursionError:
+            raise UsageError(f"the proposal file {args.proposal!r} is not JSON (nested too "
+                             f"deeply). Received: --proposal={args.proposal!r}") from None
     return Task(input_shape=tuple(shape), classes=data.classes, samples=samples)
 
 
-def _check(args: argparse.Namespace) -> None:
+def _check(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the options; returns the executor's options (``--address``, ...)."""
+    from archscale.cli_verbs.bench import executor_options_of
     from archscale.tuning.oracles import check_tuner
+    from archscale.tuning.ray_trials import check_trial_executor
 
     check_tuner(args.tuner)
+    options = executor_options_of(args, args.executor)
+    check_trial_executor(args.executor, options)
     for option, value in (("--trials", args.trials), ("--epochs", args.epochs)):
         if value is not None and value < 1:
             raise UsageError(f"{option} must be a positive int. Received: {option}={value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative int. Received: --seed={args.seed}")
+    if args.batch is not None and args.max_train_memory is None:
+        raise UsageError("--batch sets the batch of --max-train-memory, which is missing. "
+                         f"Received: --batch={args.batch}")
+    return options
 
 
 def _report(result: Any, tablefmt: str = "simple") -> str:
@@ -161,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0, or 1 when the search stopped before training every requested trial.
     """
-    _check(args)
+    options = _check(args)
     from archscale.measure.datasets import dataset_kind, load_dataset
     from archscale.runner.dataset_entries import parse_dataset
 
@@ -176,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     import_tensorflow()
     result = tune(start, budget, dataset=args.dataset, tuner=args.tuner, trials=args.trials,
                   epochs=args.epochs, seed=args.seed, warm_start=args.warm_start, db=args.db,
-                  directory=args.dir)
+                  directory=args.dir, executor=args.executor, executor_options=options)
     if args.json:
         print_json(result.to_dict())
     else:

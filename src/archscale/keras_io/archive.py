@@ -38,7 +38,7 @@ def read_config(path: str) -> dict[str, Any]:
             with archive.open("config.json") as handle:
                 config = json.load(handle)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError,
-            EOFError, zipfile.LargeZipFile, NotImplementedError) as exc:
+            EOFError, zipfile.LargeZipFile, NotImplementedError, RecursionError) as exc:
         reason = "no config.json" if isinstance(exc, KeyError) else \
             (str(exc).splitlines() or [type(exc).__name__])[0]
         raise InputFileError(f"{path!r} is not a valid .keras archive ({reason})") from None

@@ -150,7 +150,7 @@ def load_pytest_benchmark(path: str) -> Source:
     except OSError as exc:
         raise ReportError(f"cannot read pytest-benchmark file {path!r}: {exc.strerror}. "
                           f"Received: --from-pytest-benchmark={path!r}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ReportError(f"{path!r} is not valid JSON ({exc}). "
                           f"Received: --from-pytest-benchmark={path!r}") from None
     benches = doc.get("benchmarks") if isinstance(doc, dict) else None

@@ -79,14 +79,48 @@ def _run_sleep(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> d
     return {**measure_cost(spec, settings["batch_size"]), "slept_s": settings["seconds"]}
 
 
+#: Address space the test-only ``memory`` crash may grow by before allocations fail.
+CRASH_MEMORY_LIMIT_BYTES = 256 * 2**20
+
+
+def _exceed_memory() -> None:
+    """Cap this process's address space (``RLIMIT_AS``) at its size now plus
+    ``CRASH_MEMORY_LIMIT_BYTES``, then allocate 64 MiB blocks until an allocation fails."""
+    import resource  # noqa: PLC0415 - POSIX only, test-only path
+
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        size = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = size + CRASH_MEMORY_LIMIT_BYTES
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    blocks = []
+    try:
+        while True:
+            blocks.append(bytearray(64 * 2**20))
+    except MemoryError:
+        blocks.clear()
+        raise MemoryError(f"out of memory: the worker's address space is limited to "
+                          f"{CRASH_MEMORY_LIMIT_BYTES >> 20} MiB more than at its start") from None
+
+
 def _run_crash(spec: Any, settings: dict[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
     """Test-only: print noise on stdout and stderr, then exit with ``code`` (mode ``exit``),
-    die by SIGKILL as the out-of-memory killer would (``signal``) or raise (``raise``)."""
+    die by SIGKILL as the out-of-memory killer would (``signal``), by SIGSEGV as a native
+    crash would (``segv``; no core file), raise (``raise``) or allocate past a memory limit
+    set in the worker (``memory``: ``MemoryError``)."""
     print("noise on stdout that must not break the protocol", flush=True)
     print("test crash: about to die", file=sys.stderr, flush=True)
-    if settings["mode"] == "signal":
+    mode = settings["mode"]
+    if mode == "signal":
         os.kill(os.getpid(), signal.SIGKILL)
-    if settings["mode"] == "raise":
+    if mode == "segv":
+        import resource  # noqa: PLC0415 - POSIX only, test-only path
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if mode == "memory":
+        _exceed_memory()
+    if mode == "raise":
         raise RuntimeError(f"test crash in {job.get('label')}")
     os._exit(settings["code"])
 

@@ -22,7 +22,8 @@ Measurements:
 
 With ``ARCHSCALE_TEST_MEASUREMENTS=1`` in the environment two test-only measurements exist,
 used by the executor's tests: ``sleep`` (sleeps ``seconds``, then returns the cost row) and
-``crash`` (the worker exits with ``code``, kills itself with SIGKILL, or raises).
+``crash`` (the worker exits with ``code``, kills itself with SIGKILL or SIGSEGV, allocates past
+a memory limit it sets itself, or raises).
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ MEASUREMENTS: dict[str, Measurement] = {m.name: m for m in (
                 headline=("params",), test_only=True),
     Measurement("crash", uses_batch=False, uses_dataset=False, uses_seed=False,
                 exclusive=False, needs_tf=False,
-                settings={"mode": Setting("exit", _choice(("exit", "signal", "raise"))),
+                settings={"mode": Setting("exit", _choice(("exit", "signal", "segv", "memory",
+                                                         "raise"))),
                           "code": Setting(3, as_positive_int)},
                 test_only=True),
 )}

@@ -32,14 +32,15 @@ schema; everything else reads through ``Store`` or ``StoreReader``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import sqlite3
 import threading
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from archscale.errors import InputFileError
+from archscale.errors import InputFileError, StoreWriteError
 
 SCHEMA_VERSION = "1"
 DEFAULT_DB = "archscale.db"
@@ -191,11 +192,21 @@ class Store:
         with self._lock:
             return self._conn.execute("PRAGMA journal_mode").fetchone()[0]
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; SQLite's failure to write becomes ``StoreWriteError``."""
+        try:
+            with self._lock, self._conn:
+                yield
+        except sqlite3.OperationalError as exc:
+            raise StoreWriteError(f"cannot write to result store {self.path!r}: {exc}; the "
+                                  "results stored before are kept (re-run to resume)") from None
+
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, sweep: str, source: str, jobs: int, skipped: int) -> int:
         """Record the start of a run; returns its ``run_id``."""
-        with self._lock, self._conn:
+        with self._writing():
             cur = self._conn.execute(
                 "INSERT INTO runs (sweep, source, started_at, jobs, skipped) VALUES (?,?,?,?,?)",
                 (sweep, source, utc_now(), jobs, skipped))
@@ -204,7 +215,7 @@ class Store:
     def finish_run(self, run_id: int, *, ok: int, failed: int, wall_s: float,
                    overhead_s_median: float | None) -> None:
         """Record the end of a run."""
-        with self._lock, self._conn:
+        with self._writing():
             self._conn.execute(
                 "UPDATE runs SET finished_at=?, ok=?, failed=?, wall_s=?, overhead_s_median=? "
                 "WHERE run_id=?", (utc_now(), ok, failed, wall_s, overhead_s_median, run_id))
@@ -238,10 +249,13 @@ class Store:
             row: The flat row; must carry the ``INDEXED`` columns (missing ones are NULL).
             job: ``Job.to_dict()``.
             environment: The key environment (stored once per hash).
+
+        Raises:
+            StoreWriteError: SQLite cannot write (disk full); earlier rows are kept.
         """
         values = [row.get(c) for c in INDEXED]
         marks = ",".join("?" * (len(INDEXED) + 2))
-        with self._lock, self._conn:
+        with self._writing():
             self._conn.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)",
                                (row["environment_hash"], json.dumps(dict(environment),
                                                                 sort_keys=True)))

@@ -123,9 +123,9 @@ class Sweep:
 
 
 def _measures(value: Any, key: str) -> tuple[Measurement, ...]:
-    names = as_list(value, key)
-    return tuple(get_measurement(n, f"{key}[{i}]", in_list=True)
-                 for i, n in enumerate(dict.fromkeys(names)))
+    found = [get_measurement(n, f"{key}[{i}]", in_list=True)
+             for i, n in enumerate(as_list(value, key))]
+    return tuple({m.name: m for m in found}.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def load_sweep(path: str) -> Sweep:
             data = tomllib.load(handle)
     except OSError as exc:
         raise InputFileError(f"cannot read sweep file {path!r}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputFileError(f"sweep file {path!r} is not valid TOML: {exc}") from None
     return sweep_from_dict(data, base_dir=os.path.dirname(os.path.abspath(path)), source=path)
 

@@ -107,7 +107,8 @@ def run_searches(tasks: Sequence[StudyTask], *, db: str = DEFAULT_DB,
     Returns:
         Every search's trials.
     """
-    jobs = [(t, s, seed, db, work) for t in tasks for s in t.searches for seed in t.search_seeds]
+    # search seed by search seed, so a partial run already compares every search
+    jobs = [(t, s, seed, db, work) for t in tasks for seed in t.search_seeds for s in t.searches]
     out: list[SearchTrial] = []
     if jobs:
         import multiprocessing

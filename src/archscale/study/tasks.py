@@ -31,7 +31,7 @@ IMAGE_EPOCHS = 15
 #: Depth offsets: hidden layers (MLP) or blocks per stage (staged CNNs) added to the proposal.
 DEPTHS = (-1, 0, 1)
 #: The searches compared on a task (see ``searches.SEARCHES``).
-ALL_SEARCHES = ("seed_random", "bayesian_unseeded", "hyperband_unseeded", "archscale")
+ALL_SEARCHES = ("archscale", "seed_random", "bayesian_unseeded", "hyperband_unseeded")
 
 
 @dataclass(frozen=True)

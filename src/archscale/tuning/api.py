@@ -32,9 +32,9 @@ from archscale.tuning.budget import BudgetFilter
 from archscale.tuning.hypermodel import proposal_hypermodel
 from archscale.tuning.oracles import MAX_CONSECUTIVE_SKIPS, check_tuner, make_oracle
 from archscale.tuning.progress import TrialProgress
+from archscale.tuning.ray_trials import check_trial_executor, make_trial_runner
 from archscale.tuning.records import TrialRecord, TuneResult
 from archscale.tuning.space import proposal_values, trial_recipe
-from archscale.tuning.trials import TrialRunner
 from archscale.tuning.tuner import tuner_class
 
 DEFAULT_DIR = "archscale_tune"
@@ -91,7 +91,8 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
          epochs: int | None = None, seed: int = 0, warm_start: bool = True,
          db: str = DEFAULT_DB, directory: str | None = None, quiet: bool = False,
          progress_stream: TextIO | None = None,
-         max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS) -> TuneResult:
+         max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS, executor: str = "local",
+         executor_options: Mapping[str, Any] | None = None) -> TuneResult:
     """Search the proposal's space with a keras-tuner oracle (see the module docstring).
 
     Args:
@@ -112,12 +113,17 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
         quiet: No progress lines.
         progress_stream: Where progress lines go (default stderr).
         max_consecutive_skips: Over-budget candidates in a row before the search gives up.
+        executor: Where trials train: ``local`` (this process) or ``ray`` (one Ray task per
+            trial in a fresh worker; the oracle stays here; see ``tuning.ray_trials``).
+        executor_options: ``ray`` only: ``address`` (``auto``, ``ray://host:port``),
+            ``cpus_per_job``, ``gpus_per_job``.
 
     Returns:
         The ``TuneResult`` (``.to_dict()`` is the ``--json`` object).
 
     Raises:
-        SpecError: a bad argument, a dataset that does not fit, a budget the proposal breaks.
+        SpecError: a bad argument, a dataset that does not fit, a budget the proposal breaks,
+            a bad executor option or Ray not installed for ``executor="ray"``.
         ImpossibleBudgetError: no architecture fits the budget.
         InputFileError: the store cannot be opened.
     """
@@ -125,6 +131,7 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     if not isinstance(warm_start, bool):
         raise SpecError(f"warm_start must be True or False. Received: warm_start={warm_start!r}")
     check_positive_int("max_consecutive_skips", max_consecutive_skips)
+    ray_options = check_trial_executor(executor, executor_options)
     if isinstance(dataset, str):
         dataset_kind(dataset)
     desc = parse_dataset(dataset, "dataset")
@@ -148,7 +155,8 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
     try:
         return _search(proposal, data, desc, budget_filter, store, progress, tuner=tuner,
                        trials=trials, epochs=epochs, seed=seed, run_id=run_id, parent=parent,
-                       max_skips=max_consecutive_skips, warm_start=warm_start)
+                       max_skips=max_consecutive_skips, warm_start=warm_start,
+                       ray_options=ray_options)
     finally:
         store.close()
 
@@ -156,14 +164,14 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
 def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
             budget_filter: BudgetFilter, store: Any, progress: TrialProgress, *, tuner: str,
             trials: int, epochs: int | None, seed: int, run_id: str, parent: str,
-            max_skips: int, warm_start: bool = True) -> TuneResult:
+            max_skips: int, warm_start: bool = True, ray_options: Any = None) -> TuneResult:
     hypermodel = proposal_hypermodel(proposal)
     max_epochs = epochs or proposal.recipe.epochs
     start = proposal_values(proposal) if warm_start else {}
     oracle = make_oracle(tuner, start_values=start, trained_target=trials,
                          seed=seed + 1, max_epochs=max_epochs, max_skips=max_skips)
-    runner = TrialRunner(proposal, data, desc, budget_filter, seed, epochs, store,
-                         {"tune_run": run_id, "tune_tuner": tuner}, progress)
+    runner = make_trial_runner(ray_options, proposal, data, desc, budget_filter, seed, epochs,
+                               store, {"tune_run": run_id, "tune_tuner": tuner}, progress)
     project = f"{tuner}-{run_id}"
     from keras_tuner.src import config as kt_config
 
@@ -179,6 +187,7 @@ def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
         oracle.stop_reason = oracle.stop_reason or str(exc).splitlines()[0]
     finally:
         kt_config.DEBUG = debug
+        runner.close()
     records = tuple(TrialRecord.from_state(oracle.records[tid])
                     for tid in sorted(oracle.records))
     stopped = oracle.stop_reason
@@ -189,7 +198,8 @@ def _search(proposal: Proposal, data: Dataset, desc: dict[str, Any],
     result = TuneResult(tuner=tuner, trials=records, dataset=data.name, run_id=run_id,
                         directory=os.path.join(parent, project), trials_requested=trials,
                         stopped=stopped, store_path=store.path,
-                        extras={"trained_now": runner.trained_now})
+                        extras={"trained_now": runner.trained_now,
+                                "executor": "local" if ray_options is None else "ray"})
     write_outputs(result)
     return result
 

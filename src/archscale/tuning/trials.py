@@ -8,15 +8,16 @@
 2. the trial's accuracy job is looked up in the store; a row written by a search (an
    interrupted run resumed, or another search that trained the same spec with the same recipe,
    dataset and seed) is used as it is, so a finished trial is never trained twice;
-3. otherwise ``measure_accuracy`` trains it with the trial's recipe and one seed, and its row
-   goes into the store in one transaction. The score is the validation accuracy (a hold-out of
+3. otherwise ``measure_accuracy`` trains it with the trial's recipe and one seed (``train``:
+   in this process; ``ray_trials.RayTrialRunner`` trains it in a fresh Ray worker), and its
+   row goes into the store in one transaction. The score is the validation accuracy (a hold-out of
    the training set); the test accuracy is recorded beside it.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from archscale.errors import ArchscaleError
 from archscale.heuristics.proposal import Proposal
@@ -27,6 +28,18 @@ from archscale.tuning.budget import BudgetFilter
 from archscale.tuning.records import FAILED, OK, SKIPPED, TrialRecord
 from archscale.tuning.space import candidate_spec, is_proposal_point, model_values, trial_recipe
 from archscale.tuning.store_rows import put_trial, stored_trial, trial_job, trial_row
+
+
+class Trained(NamedTuple):
+    """What training one candidate gave: ``AccuracyResult.to_row()``, the seed's validation
+    and test accuracy, the ``env_*`` columns of the process that trained it, and the seconds
+    of training."""
+
+    row: dict[str, Any]
+    val_accuracy: float | None
+    test_accuracy: float | None
+    environment: dict[str, Any]
+    train_seconds_total: float
 
 
 class TrialSkipped(Exception):
@@ -105,31 +118,45 @@ class TrialRunner:
         self._finish(record)
         return {"val_accuracy": float(record.val_accuracy)}
 
-    def _train(self, job: Any, spec: Any, recipe: Any, costs: dict[str, Any],
-               values: dict[str, Any], is_proposal: bool, trial_id: str) -> dict[str, Any]:
+    def close(self) -> None:
+        """Release what the runner holds (nothing in-process; the Ray runner disconnects)."""
+
+    def train(self, spec: Any, recipe: Any) -> Trained:
+        """Train one candidate in this process (the Ray runner trains it in a Ray worker).
+
+        Raises:
+            Exception: whatever training raises (the trial fails with it).
+        """
         import keras
 
         from archscale.measure.device import record_environment
 
-        start = time.perf_counter()
         try:
             result = measure_accuracy(spec, self.dataset, seeds=(self.seed,), recipe=recipe)
-        except Exception as exc:  # noqa: BLE001 - any training failure fails only this trial
-            self._finish(TrialRecord(trial_id=trial_id, status=FAILED, hyperparameters=values,
-                                     is_proposal=is_proposal, spec=spec.to_dict(),
-                                     reason=_one_line(f"{type(exc).__name__}: {exc}"),
-                                     **costs))
-            raise TrialFailed(str(exc)) from None
         finally:
             keras.backend.clear_session()
-        wall = time.perf_counter() - start
         run = result.runs[0]
+        return Trained(result.to_row(), run.val_accuracy, run.test_accuracy,
+                       dict(record_environment(xla=False, dtype="float32")),
+                       result.total_seconds)
+
+    def _train(self, job: Any, spec: Any, recipe: Any, costs: dict[str, Any],
+               values: dict[str, Any], is_proposal: bool, trial_id: str) -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            trained = self.train(spec, recipe)
+        except Exception as exc:  # noqa: BLE001 - any training failure fails only this trial
+            reason = str(exc) if isinstance(exc, TrialFailed) else f"{type(exc).__name__}: {exc}"
+            self._finish(TrialRecord(trial_id=trial_id, status=FAILED, hyperparameters=values,
+                                     is_proposal=is_proposal, spec=spec.to_dict(),
+                                     reason=_one_line(reason), **costs))
+            raise TrialFailed(reason) from None
+        wall = time.perf_counter() - start
         tune = {**self.tune, "tune_trial": trial_id, "tune_is_proposal": is_proposal,
-                "val_accuracy": run.val_accuracy, "test_accuracy": run.test_accuracy,
+                "val_accuracy": trained.val_accuracy, "test_accuracy": trained.test_accuracy,
                 "hyperparameters": values}
-        row = trial_row(job, result.to_row(), costs, tune,
-                        record_environment(xla=False, dtype="float32"), wall,
-                        result.total_seconds)
+        row = trial_row(job, trained.row, costs, tune, trained.environment, wall,
+                        trained.train_seconds_total)
         put_trial(self.store, job, row)
         self.trained_now += 1
         return row
