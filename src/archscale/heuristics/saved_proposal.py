@@ -102,4 +102,11 @@ def load_proposal(path: str) -> Proposal:
     except ValueError as exc:
         raise InputFileError(f"the proposal file {path!r} is not JSON ({exc}). "
                              f"Received: --proposal={path!r}") from None
-    return proposal_from_dict(data, f"--proposal {path!r}")
+    except RecursionError:
+        raise InputFileError(f"the proposal file {path!r} nests too deeply to be a proposal. "
+                             f"Received: --proposal={path!r}") from None
+    try:
+        return proposal_from_dict(data, f"--proposal {path!r}")
+    except RecursionError:
+        raise InputFileError(f"the proposal file {path!r} nests too deeply to be a proposal. "
+                             f"Received: --proposal={path!r}") from None

@@ -69,11 +69,11 @@ class Registry(Generic[T]):
         """The item called ``name``.
 
         Raises:
-            SpecError: unknown name; the message lists the accepted names.
+            SpecError: unknown or non-string name; the message lists the accepted names.
         """
         try:
             return self._items[name]
-        except KeyError:
+        except (KeyError, TypeError):
             accepted = ", ".join(self._items)
             raise SpecError(f"unknown {self.kind} {name!r}; accepted: {accepted}. "
                             f"Received: {self.kind}={name!r}") from None
