@@ -217,17 +217,32 @@ def as_model(target: Any):
     return target
 
 
+def token_limit(model) -> int:
+    """The smallest ``input_dim`` of the model's embedding tables (2 without one): integer
+    inputs are drawn below it, so every ID is a valid row."""
+    dims = [layer.input_dim for layer in model.layers
+            if isinstance(getattr(layer, "input_dim", None), int)]
+    return min(dims) if dims else 2
+
+
 def random_batch(model, batch_size: int, seed: int = SEED):
     """A fixed random input batch for ``model`` and random integer labels.
 
     Returns:
-        ``(x, y)``: ``x`` a tensor (a list for several inputs), ``y`` int32 labels in
+        ``(x, y)``: ``x`` a tensor (a list for several inputs; integer inputs hold IDs below
+        ``token_limit``), ``y`` int32 labels in
         ``[0, classes)`` where ``classes`` is the last axis of the first output.
     """
     import tensorflow as tf
 
     gen = tf.random.Generator.from_seed(seed)
-    xs = [gen.uniform((batch_size,) + tuple(t.shape[1:]), dtype=t.dtype) for t in model.inputs]
+    xs = []
+    for t in model.inputs:
+        shape, dtype = (batch_size,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype)
+        if dtype.is_integer:  # token IDs: valid rows of every embedding table
+            xs.append(gen.uniform(shape, maxval=token_limit(model), dtype=dtype))
+        else:
+            xs.append(gen.uniform(shape, dtype=dtype))
     classes = int(model.outputs[0].shape[-1] or 1)
     y = gen.uniform((batch_size,), maxval=classes, dtype=tf.int32)
     return (xs if len(xs) > 1 else xs[0]), y
