@@ -107,13 +107,16 @@ def proposal_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 def searches_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Per task, search and budget: means over the search seeds."""
-    head = ["task", "search", "trials", "selected test acc %", "best test acc %",
+    head = ["task", "search", "trials (run)", "selected test acc %", "best test acc %",
             "trials to knee (per seed)", "training FLOPs", "training s"]
     rows = []
     for name, summary in data["searches"].items():
         for r in summary:
             reach = ", ".join("-" if v is None else str(v) for v in r["trials_to_knee"])
-            rows.append([name, r["search"], str(r["trials"]), _pct(r["selected_test_accuracy"]),
+            ran = sorted(set(r.get("trials_run") or [r["trials"]]))
+            trials = str(r["trials"]) + ("" if ran == [r["trials"]] else
+                                         f" ({'/'.join(map(str, ran))})")
+            rows.append([name, r["search"], trials, _pct(r["selected_test_accuracy"]),
                          _pct(r["best_test_accuracy"]), reach,
                          format_count(r["train_flops_total"] or 0),
                          f"{r['train_seconds_total'] or 0:.0f}"])

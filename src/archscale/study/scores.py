@@ -68,7 +68,9 @@ def search_scores(result: TaskResult) -> list[SearchScore]:
             trials = [t for t in result.trials if t.search == search and t.search_seed == seed]
             for n in budgets(result.task):
                 score = score_search(trials, n, result.knee)
-                if score is not None and score.trials_run == n:
+                # a finished search that ran fewer trials (its space is exhausted: the
+                # seed-style search has 16 distinct points) is scored on what it ran
+                if score is not None:
                     out.append(score)
     return out
 
@@ -90,6 +92,7 @@ def search_summary(result: TaskResult) -> list[dict[str, Any]]:
             reach = [s.trials_to_knee for s in runs]
             out.append({"task": result.task.name, "search": search, "trials": n,
                         "search_seeds": len(runs),
+                        "trials_run": [s.trials_run for s in runs],
                         "selected_test_accuracy": _mean([s.selected_test_accuracy
                                                          for s in runs]),
                         "best_test_accuracy": _mean([s.best_test_accuracy for s in runs]),
