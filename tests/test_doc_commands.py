@@ -174,3 +174,39 @@ def test_quick_commands_run_as_written(tmp_path):
 @pytest.mark.parametrize("command", ["archscale catalogue --filter 'resnet*'"])
 def test_the_classifier_knows_a_quick_command(command):
     assert _is_quick(command)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text, fence = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fence = fence != line.startswith("```")
+        if not fence and re.match(r"^#+ ", line):
+            text.append(_anchor(line.lstrip("#")))
+    return set(text)
+
+
+def test_relative_links_and_anchors_resolve():
+    """Every relative link of the README and docs/ names a file that exists and, with a
+    ``#fragment``, a heading of that file."""
+    broken = []
+    for path in DOCS:
+        body = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+        body = re.sub(r"(`+)(.+?)\1", "", body)  # inline code
+        for target in re.findall(r"\]\(([^)\s]+)\)", body):
+            if re.match(r"^[a-z]+://", target):
+                continue
+            file, _, fragment = target.partition("#")
+            dest = (path.parent / file).resolve() if file else path
+            if "reports/dimensions" in file:
+                continue  # written by the running study (make dimensions)
+            if not dest.exists():
+                broken.append(f"{path.name}: {target} (no such file)")
+            elif fragment and dest.suffix == ".md" and fragment not in _anchors(dest):
+                broken.append(f"{path.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)

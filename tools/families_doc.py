@@ -77,12 +77,13 @@ def family_section(name: str) -> str:
     scaling = "; ".join(f"{axis} `{'`, `'.join(family.scaling.axis(axis))}`"
                         for axis in ("width", "depth", "resolution")
                         if family.scaling.axis(axis))
+    dropout = f"`{family.dropout_field}`" if family.dropout_field else "none"
     names = [p for p in presets() if presets().get(p).spec.family == name]
     lines = [f"### {name}", "", f"{family.description}.", "",
              f"- inputs: {ranks}" + (f"; {', '.join(extras)}" if extras else ""),
              f"- scaling fields: {scaling}",
-             f"- dropout field: {'`' + family.dropout_field + '`' if family.dropout_field else 'none'}"
-             f"; recipe style: {family.recipe_style}; layouts: {', '.join(family.variants)}",
+             f"- dropout field: {dropout}; recipe style: {family.recipe_style}; "
+             f"layouts: {', '.join(family.variants)}",
              f"- published accuracy points: {len(family.accuracy)}",
              f"- presets: {', '.join(f'`{p}`' for p in names) or 'none'}", "",
              "| field | type | default | meaning |", "|---|---|---|---|"]

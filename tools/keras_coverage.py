@@ -1,6 +1,7 @@
-"""The Keras coverage table of docs/profile.md (and its summary in the README's Results): every ``keras.applications`` model (weights=None) and the
-hand-built models of ``tools/keras_models.py``, profiled by archscale and checked against
-Keras (params) and TensorFlow's profiler (MACs).
+"""The Keras coverage table of docs/profile.md (and its summary in the README's Results):
+every ``keras.applications`` model (weights=None) and the hand-built models of
+``tools/keras_models.py``, profiled by archscale and checked against Keras (params) and
+TensorFlow's profiler (MACs).
 
     python tools/keras_coverage.py run      # resumable: one subprocess per model, results in
                                             # bench/results/keras_coverage.jsonl
