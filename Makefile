@@ -60,9 +60,15 @@ report: $(STAMP)
 dimensions: $(STAMP)
 	$(PY) -m archscale.study run --study full --db dimensions.db --work dimensions_work --out reports/dimensions
 
-## Regenerate the catalogue table inside README.md.
+## Regenerate the generated tables of README.md and docs/ (tools/update_readme.py: catalogue,
+## propose rules, family fields, Keras coverage, the dimensions results once
+## reports/dimensions/results.json exists), and docs/costs.md's memory table from its
+## measurement stores when memtable/ is there (resumable: measures only what they lack).
 readme: $(STAMP)
 	$(PY) tools/update_readme.py README.md
+	[ ! -d memtable ] || $(PY) tools/memory_table.py --sweep bench/sweeps/catalogue.toml \
+	  --batch-sizes 1 32 --backends onednn eigen --store memtable --processes 3 --jobs 2 \
+	  --doc docs/costs.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -1,4 +1,4 @@
-"""The README's backend table: predicted versus measured training peaks per CPU backend.
+"""The backend table of docs/costs.md: predicted versus measured training peaks per CPU backend.
 
 Every preset a sweep file measures memory for (``bench/sweeps/catalogue.toml``: the presets up
 to 30 M parameters, at the sweep's input sizes), at each batch size, is measured through

@@ -1,10 +1,13 @@
-"""The README's Keras coverage table: every ``keras.applications`` model (weights=None) and the
-hand-built models of ``tools/keras_models.py``, profiled by archscale and checked against
-Keras (params) and TensorFlow's profiler (MACs).
+"""The Keras coverage table of docs/profile.md (and its summary in the README's Results):
+every ``keras.applications`` model (weights=None) and the hand-built models of
+``tools/keras_models.py``, profiled by archscale and checked against Keras (params) and
+TensorFlow's profiler (MACs).
 
     python tools/keras_coverage.py run      # resumable: one subprocess per model, results in
                                             # bench/results/keras_coverage.jsonl
-    python tools/keras_coverage.py readme   # writes the table into README.md
+    python tools/keras_coverage.py readme   # writes the table into docs/profile.md and
+                                            # the summary into README.md
+                                            # (tools/update_readme.py, as make readme)
 
 How MACs are checked: 2 x archscale's MACs against the FLOPs TensorFlow's profiler registers
 for the MatMul/BatchMatMul/Conv*/DepthwiseConv2dNative/Conv2DBackpropInput ops of the frozen
@@ -151,8 +154,7 @@ def table() -> str:
     """The markdown table of the results file."""
     rows = ["| model | params | params exact | 2 x MACs = profiler | unsupported | "
             "archscale | TF profiler |", "|---|---:|:-:|:-:|---|---:|---:|"]
-    with open(RESULTS, encoding="utf-8") as handle:
-        results = [json.loads(line) for line in handle if line.strip()]
+    results = _results()
     results.sort(key=lambda r: (r["name"][0].isupper(), r["name"].lower()))
     good = [r for r in results if "error" not in r]
     exact = sum(r["params"] == r["keras_params"] and r["trainable"] == r["keras_trainable"]
@@ -175,15 +177,39 @@ def table() -> str:
     return summary + "\n\n" + "\n".join(rows)
 
 
+def _results() -> list[dict]:
+    with open(RESULTS, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def summary() -> str:
+    """The README's one-paragraph summary of the results file: coverage and speed."""
+    import statistics
+
+    results = _results()
+    good = [r for r in results if "error" not in r]
+    apps = sum(r["name"][0].isupper() for r in results)
+    exact = sum(r["params"] == r["keras_params"] and r["trainable"] == r["keras_trainable"]
+                for r in good)
+    macs = sum(2 * r["macs"] == r["profiler_flops"] for r in good)
+    ours = statistics.median(r["profile_s"] for r in good)
+    theirs = statistics.median(r["profiler_s"] for r in good)
+    return (f"**Keras models.** {len(results)} models ({apps} from `keras.applications`, "
+            f"{len(results) - apps} hand-built: LoRA, int8, frozen transfer, masked RNNs, "
+            f"TCN, transformer, U-Net...): parameters exact in {exact}, 2 x MACs equal to "
+            f"TensorFlow's profiler in {macs}, unsupported layers in "
+            f"{sum(bool(r['unsupported']) for r in good)}. `archscale.profile(model)` took a "
+            f"median {ours * 1000:.0f} ms per model, TensorFlow's profiler {theirs:.1f} s "
+            f"({theirs / ours:.0f}x). Source: `python tools/keras_coverage.py run`, table in "
+            "[docs/profile.md](docs/profile.md#coverage).")
+
+
 def readme() -> None:
-    """Replace the table between the coverage markers in README.md."""
-    path = os.path.join(ROOT, "README.md")
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    head, rest = text.split(BEGIN)
-    _, tail = rest.split(END)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(f"{head}{BEGIN}\n{table()}\n{END}{tail}")
+    """Rewrite every generated block (``tools/update_readme.py``), this table included."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from update_readme import main
+
+    main([os.path.join(ROOT, "README.md")])
 
 
 if __name__ == "__main__":

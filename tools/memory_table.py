@@ -1,4 +1,4 @@
-"""Predicted versus measured memory peaks over catalogue presets: the README's error tables.
+"""Predicted versus measured memory peaks over catalogue presets: docs/costs.md's error tables.
 
 ``python tools/memory_table.py PRESET... --batch-size 32 [--input P=64x64x3] [--jobs 2]
 [--processes 3]`` measures each preset through ``archscale.bench`` (a memory job per preset,
@@ -7,8 +7,8 @@ each in a fresh process of the runner's) and prints a Markdown table (``--json``
 the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
 
 ``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --batch-sizes 1 32
---backends onednn eigen --store memtable --processes 3 --jobs 2 --readme README.md`` is the
-README's backend table (``backend_table``; ``--readme`` writes it between the README's
+--backends onednn eigen --store memtable --processes 3 --jobs 2 --doc docs/costs.md`` is the
+backend table of docs/costs.md (``backend_table``; ``--doc`` writes it between the file's
 ``memory-backends`` markers): every memory preset of the sweep file at its input size, each batch
 size, measured per backend (the runner's processes inherit ``TF_ENABLE_ONEDNN_OPTS``, set here
 per backend) into the stores under ``--store`` (``run0.db``, ...: re-running resumes, skipping
@@ -158,16 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--backends", nargs="+", default=["onednn", "eigen"])
     parser.add_argument("--store", default="memtable", help="folder of the resumable stores")
-    parser.add_argument("--readme", help="write the backend table into this README, between "
-                                         f"{README_BEGIN} and {README_END}")
+    parser.add_argument("--doc", "--readme", dest="doc",
+                        help="write the backend table into this file (docs/costs.md), between "
+                             f"{README_BEGIN} and {README_END}")
     args = parser.parse_args(argv)
     if args.sweep:
         rows = backend_table(args.sweep, args.batch_sizes, args.backends, args.store,
                              optimizer=args.optimizer, jobs=args.jobs,
                              processes=args.processes)
         text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows)
-        if args.readme:
-            _write_between_markers(Path(args.readme), format_backend_table(rows))
+        if args.doc:
+            _write_between_markers(Path(args.doc), format_backend_table(rows))
         print(text)
         return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))

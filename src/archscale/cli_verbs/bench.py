@@ -22,7 +22,7 @@ NAME = "bench"
 HELP = "measure latency, memory, accuracy and cost of presets or a sweep file; resumable"
 DESCRIPTION = """\
 Benchmark architectures and keep every result. TARGETS are one sweep file (.toml, its format
-is in the README) or presets, preset globs ('resnet*') and spec files (.json) measured with
+is in docs/bench.md) or presets, preset globs ('resnet*') and spec files (.json) measured with
 --measure. Each job (one measurement of one architecture at one batch size / dataset / seed)
 runs in its own subprocess with a timeout; a crash, out-of-memory kill or timeout is recorded
 as a failed job and the sweep goes on. Results go to a SQLite store (--db, default

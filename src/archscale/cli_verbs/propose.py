@@ -30,7 +30,7 @@ spec JSON that 'archscale profile' and archscale.build accept.
 
 Counts accept SI suffixes (200M, 4.1G, 2e6); sizes accept KB/MB/GB (powers of 1000) and
 KiB/MiB/GiB (powers of 1024; a bare 512M is MiB). A latency budget needs this machine's
-calibration: run 'archscale propose --calibrate --batch N' once (about 10-20 s, cached for 30
+calibration: run 'archscale propose --calibrate --batch N' once (a few seconds, cached for 30
 days under $ARCHSCALE_CACHE_DIR or ~/.cache/archscale). --verify measures the proposal's real
 latency and shrinks it until it fits, or grows it while it uses under 80 % of the limit.
 Impossible budgets exit with code 2. Without any budget the capacity default (body parameters
@@ -105,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     action = parser.add_argument_group("actions and output")
     action.add_argument("--calibrate", action="store_true",
                         help="measure this machine's latency calibration at --batch (imports "
-                             "TensorFlow; about 10-20 s) and cache it")
+                             "TensorFlow; a few seconds) and cache it")
     action.add_argument("--verify", action="store_true",
                         help="build the proposal, measure its real latency and shrink it "
                              "until it fits --max-latency-ms (imports TensorFlow)")

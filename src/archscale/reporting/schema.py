@@ -91,8 +91,10 @@ COLUMNS: tuple[Column, ...] = (
     _c("seeds", "list", "seeds trained"),
     _c("diverged_seeds", "int", "seeds whose loss became NaN or diverged"),
     _c("best_epoch_mean", "float", "mean best epoch (early stopping)"),
-    _c("train_seconds", "float", "training wall time summed over seeds, s"),
-    _c("train_flops", "float", "analytic training FLOPs summed over seeds"),
+    _c("train_seconds", "float",
+       "training wall time per seed (mean over seeds), s; the sum is train_seconds_total"),
+    _c("train_flops", "float",
+       "analytic training FLOPs per seed (mean over seeds); the sum is train_flops_total"),
     _c("benchmark_group", "str", "pytest-benchmark group (pytest-benchmark input only)"),
 )
 
