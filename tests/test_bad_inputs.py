@@ -155,7 +155,7 @@ CASES = [
     ("tune", ["--max-params", "nan"], "Received: --max-params='nan'"),
     ("tune", ["--batch", "4"], "--batch sets the batch of --max-train-memory"),
     ("tune", ["--proposal", "bad.json"], "the proposal file 'bad.json' is not JSON"),
-    ("tune", ["--proposal", "deep.json"], "the proposal file 'deep.json' is not JSON"),
+    ("tune", ["--proposal", "deep.json"], "the proposal file 'deep.json' nests too deeply"),
     ("tune", ["--proposal", "list.json"], "--proposal 'list.json' is not an archscale proposal"),
     ("tune", ["--proposal", "adir"], "cannot read the proposal file 'adir'"),
     ("tune", ["--dir", "bad.json"], "Received: --dir='bad.json'"),

@@ -12,7 +12,6 @@ pytestmark = pytest.mark.tf
 #: Ops without a Keras emitter or reader, and why.
 NOT_EMITTED = {
     "input": "to_keras makes it with keras.Input, not a layer",
-    "scale": "ConvNeXt's LayerScale is private to keras.applications; read, not built",
     "reduce": "read from keras.ops reductions (mean, any, ...); no family builds it",
     "unsupported": "it stands for a Keras layer archscale cannot translate",
 }
@@ -178,6 +177,8 @@ _SAMPLE_NODES = {
     "class_token": ((6, 4), lambda g, x: g.layer("class_token", x)),
     "position_embedding": ((6, 4), lambda g, x: g.layer("position_embedding", x)),
     "slice": ((6, 4), lambda g, x: g.layer("slice", x, index=((1, 5, 1),), crop=((1, 1),))),
+    # ConvNeXt's LayerScale (emitted as archscale's LayerScale, read back as ``scale``)
+    "scale": ((4, 4, 3), lambda g, x: g.layer("scale", x, init_values=1e-6)),
 }
 
 
