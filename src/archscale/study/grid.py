@@ -20,6 +20,7 @@ from typing import Any
 from archscale.errors import SpecError
 from archscale.heuristics.proposal import Proposal
 from archscale.profiling import profile
+from archscale.reference_archs.registry import families
 from archscale.reference_archs.scaling_plan import Knobs, StagedPlan
 from archscale.specs import ArchSpec
 from archscale.study.tasks import StudyTask
@@ -84,8 +85,6 @@ def point_spec(proposal: Proposal, width: float, depth: int) -> ArchSpec | None:
 
 
 def _has_dropout(proposal: Proposal) -> bool:
-    from archscale.reference_archs.registry import families
-
     return families().get(proposal.family).has_dropout
 
 

@@ -6,6 +6,7 @@ so a row is the exact measurement of its point whatever else the store holds.
 
 from __future__ import annotations
 
+import os
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -36,8 +37,6 @@ class TaskResult:
 def collect_points(task: StudyTask, proposal: Proposal, store: Store,
                    work: str) -> tuple[list[PointResult], list[str]]:
     """The task's grid points with every seed measured, and the labels of the others."""
-    import os
-
     entries = grid_entries(task, proposal, os.path.join(work, "specs"))
     jobs = expand(sweep_of(grid_sweep(entries)))
     by_label: dict[str, list[Any]] = {}
