@@ -51,6 +51,7 @@ demo: $(STAMP)
 ## `bench` exits 1 when some job failed; the report still gets written (failures have a section).
 report: $(STAMP)
 	$(VENV)/bin/archscale bench bench/sweeps/catalogue.toml --db archscale.db || [ $$? -eq 1 ]
+	$(VENV)/bin/archscale bench bench/sweeps/families.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale bench bench/sweeps/memory_large.toml --db archscale.db || [ $$? -eq 1 ]
 	$(VENV)/bin/archscale report --db archscale.db --out reports/catalogue --format github \
 	  $$([ -f reports/dimensions/results.json ] && echo --headline-from reports/dimensions/results.json)

@@ -270,9 +270,14 @@ def _shipped_sweep_jobs(name):
     return expand(load_sweep(str(path)))
 
 
+def _report_sweeps_jobs():
+    """What ``make report`` measures besides memory_large.toml: catalogue.toml + families.toml."""
+    return _shipped_sweep_jobs("catalogue") + _shipped_sweep_jobs("families")
+
+
 @pytest.mark.parametrize("name", ["catalogue", "catalogue_64", "example"])
 def test_shipped_sweeps_parse(name):
-    jobs = _shipped_sweep_jobs(name)
+    jobs = _report_sweeps_jobs() if name == "catalogue" else _shipped_sweep_jobs(name)
     measured = {j.measurement for j in jobs}
     assert {"cost", "latency", "memory", "accuracy"} <= measured
     if name.startswith("catalogue"):
@@ -287,12 +292,15 @@ def test_shipped_sweeps_parse(name):
 
 
 def test_default_sweep_and_memory_large_cover_the_catalogue_memory():
-    """catalogue.toml measures memory of every preset up to 30 M params; memory_large.toml the
-    rest, with the same job keys as the same entries would have in catalogue.toml."""
+    """catalogue.toml + families.toml measure memory of every preset up to 30 M params;
+    memory_large.toml the rest, with the same job keys as the same entries would have in
+    catalogue.toml; families.toml's keys are the ones its entries had in catalogue.toml."""
     small = {n for n in archscale.list_presets()
              if archscale.profile(archscale.preset(n)).params <= 30_000_000}
-    default = _shipped_sweep_jobs("catalogue")
+    default = _report_sweeps_jobs()
     large = _shipped_sweep_jobs("memory_large")
+    assert len({j.key for j in default}) == len(default)
+    assert not any(j.measurement == "peak" for j in _shipped_sweep_jobs("families"))
     assert {j.preset for j in default if j.measurement == "memory"} == small
     assert {j.preset for j in large} == set(archscale.list_presets()) - small
     assert {j.measurement for j in large} == {"memory"}
