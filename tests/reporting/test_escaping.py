@@ -17,6 +17,8 @@ import pytest
 import archscale
 from archscale.cli import main
 
+from .conftest import write_small_npz
+
 EVIL = '<script>alert("x")</script> & <b>\'q\'</b>'
 #: Characters a file name may hold (no "/"), with markup.
 EVIL_FILE = "<img src=x onerror=alert(1)>&'q'"
@@ -29,7 +31,7 @@ def page(tmp_path_factory):
     where.mkdir()
     spec_path = where / f"{EVIL_FILE}.json"
     spec_path.write_text(archscale.preset("mlp", input_shape=(64,), classes=10).to_json())
-    (where / f"{EVIL_FILE}.npz").write_bytes(b"not an npz archive")
+    write_small_npz(where / f"{EVIL_FILE}.npz")
     sweep = where / "sweep.toml"
     sweep.write_text(textwrap.dedent(f"""
         name = {json.dumps(EVIL)}
@@ -42,9 +44,10 @@ def page(tmp_path_factory):
         measure = ["accuracy"]
         datasets = [{json.dumps("npz:" + str(where / (EVIL_FILE + ".npz")))}]
         seeds = [0]
+        timeout = 0.05
     """))
     db = str(where / "results.db")
-    assert main(["bench", str(sweep), "--db", db]) == 1  # the bad dataset fails, by design
+    assert main(["bench", str(sweep), "--db", db]) == 1  # the data job times out, by design
     out = where / f"report {EVIL_FILE}"
     assert main(["report", "--db", db, "--out", str(out)]) == 0
     return (out / "report.html").read_text(encoding="utf-8")

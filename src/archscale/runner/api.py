@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from archscale.errors import InputFileError, SpecError
 from archscale.reference_archs.registry import list_presets
+from archscale.runner.dataset_entries import check_dataset_files
 from archscale.runner.executors import executor_choices
 from archscale.runner.executors.base import check_executor
 from archscale.runner.jobs import expand
@@ -211,12 +212,14 @@ def run_bench(sweep: Sweep, *, db: str | None = None, force: bool = False,
         The ``BenchResult``. Ctrl-C stops the run: the result then has ``interrupted=True``.
 
     Raises:
-        InputFileError: an unusable ``db``.
+        InputFileError: an unusable ``db``, or an ``npz:`` dataset file that is not a valid
+            dataset (wrong keys, shapes or labels).
         SpecError: bad executor options, or ``ray`` without Ray installed (before the store
             is opened).
     """
     check_executor(sweep.executor, executor_options)
     jobs = expand(sweep)
+    check_dataset_files(j.dataset for j in jobs if j.dataset)
     interrupted = False
     with open_store(db) as store:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from archscale.errors import InputFileError, SpecError
 from archscale.measure.dataset_recipes import default_recipe
@@ -107,3 +107,23 @@ def resolve_recipe(desc: Mapping[str, Any], overrides: Mapping[str, Any],
         return default_recipe(desc["name"]).replace(**dict(overrides)).to_dict()
     except SpecError as exc:
         raise SpecError(f"{key}: {exc}") from None
+
+
+def check_dataset_files(descs: Iterable[Mapping[str, Any]]) -> None:
+    """Load every ``npz:`` dataset once, so a file with wrong shapes, labels or keys is bad
+    input before any job runs (built-in datasets are generated, and checked, in the worker).
+
+    Raises:
+        InputFileError: the first file that ``load_dataset`` refuses (the message names it).
+    """
+    from archscale.measure.datasets import load_dataset
+
+    seen: set[str] = set()
+    for desc in descs:
+        name = desc["name"]
+        if name.startswith(NPZ_PREFIX) and name not in seen:
+            seen.add(name)
+            try:
+                load_dataset(name, **dict(desc.get("options") or {}))
+            except SpecError as exc:
+                raise InputFileError(str(exc)) from None
