@@ -43,7 +43,11 @@ def _node(op, n_inputs=1, **attrs):
     (_node("unit_norm"), Saved((0,), True)),
     (_node("multiply", 3), Saved((0, 1, 2))),
     (_node("reduce", 1), Saved((0,))),
-    (_node("multi_head_attention", 3), Saved((0, 1, 2), True)),
+    # shape (4,): length 4; 2 heads of key_dim 3, value_dim 5: queries and keys 4 x 2 x 3
+    # each, values and attended values 4 x 2 x 5 each, probabilities 2 x 4 x 4
+    (Node("n", "multi_head_attention", ("i0", "i1", "i2"), (4, 8),
+          {"num_heads": 2, "key_dim": 3, "value_dim": 5}),
+     Saved((0, 1, 2), True, private_elements=2 * 24 + 2 * 40 + 32)),
     (_node("unsupported", 2), Saved((0, 1), True)),
     (_node("dropout", rate=0.3), Saved(mask_bytes=1)),
     (_node("dropout", rate=0.0), Saved()),

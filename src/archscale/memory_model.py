@@ -182,7 +182,7 @@ def _plan(graph: Graph, trainable: dict[str, int], item: int) -> _Plan:
             release[buffer] = min(release.get(buffer, i), i)
         first_in = size[n.inputs[0]] if n.inputs else 0.0
         private[i] = (rule.private * size[n.name] + rule.private_input * first_in
-                      + rule.mask_bytes * n.elements)
+                      + rule.mask_bytes * n.elements + rule.private_elements * item)
     return _Plan(owner, size, release, private, needs)
 
 

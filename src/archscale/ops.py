@@ -27,8 +27,8 @@ from archscale.cost_rules import cost_class_token, cost_position_embedding
 from archscale.saved_rules import (SavedRule, saved_activation, saved_all_inputs,
                                    saved_all_inputs_and_output, saved_broadcast,
                                    saved_dropout_mask, saved_input, saved_input_and_output,
-                                   saved_layer_norm, saved_max_pool, saved_nothing,
-                                   saved_weighted)
+                                   saved_layer_norm, saved_max_pool,
+                                   saved_multi_head_attention, saved_nothing, saved_weighted)
 from archscale.shapes import (ShapeRule, shape_attention, shape_broadcast, shape_channel_pad,
                               shape_concat, shape_conv, shape_conv_transpose, shape_dense,
                               shape_depthwise, shape_einsum, shape_elementwise,
@@ -155,7 +155,7 @@ OP_RULES: Mapping[str, OpRules] = {
         shape_einsum, cost_einsum, saved_weighted, _WEIGHTED_FLOPS, weighted=True),
     "multi_head_attention": OpRules(
         "num_heads, key_dim, value_dim, output_dim, use_bias (inputs: query, value[, key])",
-        shape_attention, cost_mha, saved_all_inputs_and_output,
+        shape_attention, cost_mha, saved_multi_head_attention,
         "2*macs (projections, scores, values) + biases + query scaling + 3 per score "
         "(softmax)"),
     "attention": OpRules(

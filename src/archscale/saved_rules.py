@@ -23,8 +23,10 @@ conv_transpose,
 einsum_dense
 prelu, scale        its input
 group_norm          as layer norm; unit_norm: its input and output
-rnn, attention,     its inputs and its output (a guess: the per-step gate tensors are not
-multi_head_attn.    modelled)
+rnn, attention      its inputs and its output (a guess: the per-step gate tensors are not
+                    modelled)
+multi_head_attn.    its inputs and output, the scaled queries, keys, values, attended values
+                    and the softmax probabilities (self-attention lengths)
 dropout             a boolean keep-mask, one byte per element
 unsupported         its inputs and its output (a guess)
 everything else     nothing (add, concat, padding, pooling by average, reshape, rescaling,
@@ -66,6 +68,8 @@ class Saved:
         private: Extra tensors of its output's size only it keeps (a fused pre-activation).
         private_input: Private copies of its first input (a grouped conv's XLA call).
         mask_bytes: Bytes per output element of a mask it keeps (dropout: 1).
+        private_elements: Elements (per example, of the dtype) of further tensors only it
+            keeps, whatever their shapes (attention's projections and probabilities).
     """
 
     inputs: tuple[int, ...] = ()
@@ -73,6 +77,7 @@ class Saved:
     private: int = 0
     private_input: int = 0
     mask_bytes: int = 0
+    private_elements: int = 0
 
 
 #: activation -> (keeps its output, keeps its input, extra tensors of its size)
@@ -135,6 +140,19 @@ def saved_all_inputs(node: Node) -> Saved:
 def saved_all_inputs_and_output(node: Node) -> Saved:
     """Unsupported layers: every input and the output (a guess)."""
     return Saved(tuple(range(len(node.inputs))), True)
+
+
+def saved_multi_head_attention(node: Node) -> Saved:
+    """Multi-head attention (Keras ``MultiHeadAttention``, self-attention: the key length is
+    taken as the query's): its inputs and output, plus what its inner products' gradients read:
+    the scaled queries and the keys (``L x heads x key_dim`` each), the values and the
+    attended values before the output projection (``L x heads x value_dim`` each), and the
+    softmax probabilities (``heads x L x L``)."""
+    length = node.shape[0]
+    heads, key_dim = node.attrs["num_heads"], node.attrs["key_dim"]
+    value_dim = node.attrs.get("value_dim") or key_dim
+    extra = length * heads * (2 * key_dim + 2 * value_dim) + heads * length * length
+    return Saved(tuple(range(len(node.inputs))), True, private_elements=extra)
 
 
 def saved_dropout_mask(node: Node) -> Saved:
