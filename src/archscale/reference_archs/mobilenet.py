@@ -20,8 +20,9 @@ from typing import Any
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
                                                 ScalingFields)
-from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
-from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_image_input,
+from archscale.reference_archs.alpha_plan import AlphaResolutionPlan
+from archscale.reference_archs.scaling_plan import Knobs
+from archscale.specs import (ArchSpec, check_choice, check_fraction, check_image_input,
                              check_positive_int, check_positive_number)
 
 STEM_FILTERS = 32
@@ -115,49 +116,21 @@ def build_mobilenet(spec: MobileNetSpec) -> Graph:
 # ---------------------------------------------------------------------------------------------
 
 
-class MobileNetPlan(ResolutionPlan):
+class MobileNetPlan(AlphaResolutionPlan):
     """Knobs: (alpha in 1/40 steps, resolution level); depth fixed (13 blocks)."""
 
     family = variant = "mobilenet"
-    axes = ("width", "resolution")
     published_resolutions = (128, 160, 192, 224)
-
-    def __init__(self, task: Task, max_resolution: int | None = None) -> None:
-        super().__init__(task)
-        self.init_resolution(task, max_resolution)
-        self.bounds["width"] = (0.25, 2.0)
-        self.steps = [Step("mobile layout", {"alpha_range": [0.25, 2.0],
-                                             "resolutions": [self.levels[0], self.levels[-1]]},
-                           "13 depthwise-separable blocks (Howard et al. 2017 Table 1); width "
-                           "and resolution scaled, depth fixed",
-                           "Howard et al. 2017 Sec. 3.3-3.4 (alpha 0.25-1.0, 128-224 px)")]
-
-    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
-        return (int(clamp(round(w * 40), 10, 80)), self.res_index(r))
-
-    def knobs_for(self, point: Any) -> Knobs | None:
-        level = self.level_of(point.resolution)
-        return None if level is None else (round(point.get("alpha") * 40), level)
+    min_alpha_steps = 10
+    label = "MobileNet"
+    layout = ("13 depthwise-separable blocks (Howard et al. 2017 Table 1); width "
+              "and resolution scaled, depth fixed")
+    layout_source = "Howard et al. 2017 Sec. 3.3-3.4 (alpha 0.25-1.0, 128-224 px)"
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return MobileNetSpec(input_shape=self.input_shape_at(knobs[1]),
                              classes=self.task.classes, alpha=knobs[0] / 40, dropout=dropout,
                              output_activation=self.output_activation)
-
-    def move_names(self) -> tuple[str, ...]:
-        return ("alpha + 0.025", f"resolution + {QUANTUM} px")
-
-    def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        if index == 0:
-            return (knobs[0] + 1, knobs[1]) if knobs[0] < 80 else None
-        return (knobs[0], knobs[1] + 1) if knobs[1] + 1 < len(self.levels) else None
-
-    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return (int(clamp(round(knobs[0] * width), 10, 80)), knobs[1])
-
-    def describe(self, knobs: Knobs) -> str:
-        h, w, _ = self.input_shape_at(knobs[1])
-        return f"MobileNet alpha {knobs[0] / 40:g} at {h}x{w}"
 
     def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
         alpha = knobs[0] / 40

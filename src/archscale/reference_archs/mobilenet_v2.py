@@ -21,8 +21,9 @@ from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
                                                 ScalingFields)
 from archscale.reference_archs.rounding import correct_pad, make_divisible
-from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
-from archscale.specs import (ArchSpec, Task, check_choice, check_image_input,
+from archscale.reference_archs.alpha_plan import AlphaResolutionPlan
+from archscale.reference_archs.scaling_plan import Knobs
+from archscale.specs import (ArchSpec, check_choice, check_image_input,
                              check_positive_number)
 
 BN_EPSILON = 1e-3
@@ -177,49 +178,21 @@ def build_mobilenet_v2(spec: MobileNetV2Spec) -> Graph:
 # ---------------------------------------------------------------------------------------------
 
 
-class MobileNetV2Plan(ResolutionPlan):
+class MobileNetV2Plan(AlphaResolutionPlan):
     """Knobs: (alpha in 1/40 steps, resolution level)."""
 
     family = variant = "mobilenet_v2"
-    axes = ("width", "resolution")
     published_resolutions = (96, 128, 160, 192, 224)
-
-    def __init__(self, task: Task, max_resolution: int | None = None) -> None:
-        super().__init__(task)
-        self.init_resolution(task, max_resolution)
-        self.bounds["width"] = (0.35, 2.0)
-        self.steps = [Step("mobile layout", {"alpha_range": [0.35, 2.0],
-                                             "resolutions": [self.levels[0], self.levels[-1]]},
-                           "17 inverted-residual blocks (Sandler et al. 2018 Table 2); width "
-                           "and resolution scaled, depth fixed",
-                           "Sandler et al. 2018 (alpha 0.35-1.4, resolutions 96-224)")]
-
-    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
-        return (int(clamp(round(w * 40), 14, 80)), self.res_index(r))
-
-    def knobs_for(self, point: Any) -> Knobs | None:
-        level = self.level_of(point.resolution)
-        return None if level is None else (round(point.get("alpha") * 40), level)
+    min_alpha_steps = 14
+    label = "MobileNetV2"
+    layout = ("17 inverted-residual blocks (Sandler et al. 2018 Table 2); width "
+              "and resolution scaled, depth fixed")
+    layout_source = "Sandler et al. 2018 (alpha 0.35-1.4, resolutions 96-224)"
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
         return MobileNetV2Spec(input_shape=self.input_shape_at(knobs[1]),
                                classes=self.task.classes, alpha=knobs[0] / 40,
                                output_activation=self.output_activation)
-
-    def move_names(self) -> tuple[str, ...]:
-        return ("alpha + 0.025", f"resolution + {QUANTUM} px")
-
-    def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        if index == 0:
-            return (knobs[0] + 1, knobs[1]) if knobs[0] < 80 else None
-        return (knobs[0], knobs[1] + 1) if knobs[1] + 1 < len(self.levels) else None
-
-    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return (int(clamp(round(knobs[0] * width), 14, 80)), knobs[1])
-
-    def describe(self, knobs: Knobs) -> str:
-        h, w, _ = self.input_shape_at(knobs[1])
-        return f"MobileNetV2 alpha {knobs[0] / 40:g} at {h}x{w}"
 
     def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
         alpha = knobs[0] / 40
