@@ -8,8 +8,9 @@ import pytest
 
 import archscale
 from archscale.errors import SpecError
-from archscale.heuristics.capacity import (capacity_range, recipe_batch_size, recipe_epochs,
-                                           regularisation, training_recipe)
+from archscale.heuristics.capacity import (CapacityRule, capacity_range, class_pairs,
+                                           recipe_batch_size, recipe_epochs, regularisation,
+                                           training_recipe)
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.rules import check_family_fits_task, choose_family, variant_for
 from archscale.reference_archs.layout_rules import (blocks_per_stage, doubling_widths,
@@ -115,11 +116,36 @@ def test_variant_for_resnet():
 
 @pytest.mark.parametrize("samples, modality, high", [(1_281_167, "image", 32_029_175),
                                                      (50_000, "image", 1_250_000),
-                                                     (4_000, "vector", 16_000),
-                                                     (10, "sequence", 1_000)])
-def test_capacity_range(samples, modality, high):
+                                                     (4_000, "tokens", 16_000),
+                                                     (10, "image", 1_000)])
+def test_capacity_range_per_sample(samples, modality, high):
     low, top = capacity_range(samples, modality, classes=10)
     assert top == high and low == round(high / 16)
+
+
+# vector / sequence: 6 x class pairs x samples^0.75 in [1,000, 64 x samples], by hand:
+# 10 classes = 45 pairs; 1000^0.75 = 177.83 -> 48,014; 4000^0.75 = 502.97 -> 135,803;
+# 16000^0.75 = 1422.6 -> 384,108; wine (3 classes = 3 pairs, 124^0.75 = 37.16) 669 -> the
+# 1,000 floor; breast cancer (2 classes = 1 pair, 398^0.75 = 89.11) 535 -> 1,000; 100 classes
+# at 1,000 samples 5.28 M -> the cap 64,000; 10 samples: 1,518 capped at 640, floored at 1,000.
+@pytest.mark.parametrize("samples, classes, modality, high", [
+    (1000, 10, "vector", 48_014), (4000, 10, "vector", 135_803),
+    (16000, 10, "sequence", 384_108), (124, 3, "vector", 1000), (398, 2, "vector", 1000),
+    (1000, 100, "vector", 64_000), (10, 10, "sequence", 1000)])
+def test_capacity_range_for_vectors_and_sequences(samples, classes, modality, high):
+    low, top = capacity_range(samples, modality, classes=classes)
+    assert top == high and low == round(high / 16)
+
+
+def test_params_per_sample_overrides_the_vector_rule():
+    assert capacity_range(4000, "vector", classes=10, params_per_sample=4) == (1000, 16_000)
+    assert CapacityRule(params_per_sample=4).ratio("vector") == 4.0
+    assert CapacityRule().ratio("vector") is None and CapacityRule().ratio("image") == 25.0
+
+
+@pytest.mark.parametrize("classes, pairs", [(1, 1), (2, 1), (3, 3), (10, 45), (1000, 499_500)])
+def test_class_pairs(classes, pairs):
+    assert class_pairs(classes) == pairs
 
 
 @pytest.mark.parametrize("params, samples", [(25_600_000, 1_281_167), (5_300_000, 1_281_167),

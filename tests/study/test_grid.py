@@ -24,13 +24,14 @@ def proposal_of(task):
 def test_mlp_depth_adds_or_drops_hidden_layers_and_width_scales_them():
     task = task_named("mnist1d-4k")
     p = proposal_of(task)
-    assert p.spec.widths == (128, 80)
-    assert point_spec(p, 1.0, -1).widths == (128,)
-    assert point_spec(p, 1.0, 1).widths == (128, 80, 80)
-    assert point_spec(p, 2.0, 0).widths == (256, 160)
-    assert point_spec(p, 0.25, 0).widths == (32, 24)   # 20 rounds half up to 24 (8s)
+    assert p.spec.widths == (336, 240, 168)
+    assert point_spec(p, 1.0, -1).widths == (336, 240)
+    assert point_spec(p, 1.0, 1).widths == (336, 240, 168, 168)
+    assert point_spec(p, 2.0, 0).widths == (672, 480, 336)
+    # 84 and 60 round half up to 88 and 64 (multiples of 8), 42 down to 40
+    assert point_spec(p, 0.25, 0).widths == (88, 64, 40)
     assert point_spec(p, 1.0, 0) == p.spec
-    one_layer = proposal_of(task_named("mnist1d-1k"))
+    one_layer = proposal_of(task_named("wine"))
     assert depth_knobs(one_layer, -1) is None           # no hidden layer left
 
 

@@ -15,23 +15,41 @@ from archscale.reference_archs.registry import families
 from archscale.training_recipe import Recipe
 
 #: Default body parameters (everything but the classifier head) per training sample: the
-#: size the capacity rule proposes when the user gives no budget. An advisory default, not a
-#: ceiling: over-parameterised nets generalise (Zhang et al. 2017; Nakkiran et al. 2019), and
-#: the published models span a wide range - ResNet-50 on ImageNet-1k 23.5 M body / 1.28 M = 18,
-#: CIFAR ResNet-110 1.7 M / 50 k = 34, WRN-28-10 36.5 M / 50 k = 730 (Zagoruyko & Komodakis
-#: 2016, the better CIFAR model). image: 25, between the two standard-recipe ratios (18, 34).
-#: vector and sequence: MNIST-1D (Greydanus 2020) reference MLP 15 K / 4000 = 3.8 and CNN
-#: 5 K / 4000 = 1.3, and the measured MNIST-1D curves (accuracy flat from ~2 to ~8 params per
-#: sample at 4000 samples) -> 4. tokens: as sequences, 4 (the embedding table is counted apart
-#: from the body, like the head: its size follows the vocabulary, and each sample updates only
-#: the rows of its own tokens).
+#: size the capacity rule proposes for images and token sequences when the user gives no
+#: budget. An advisory default, not a ceiling: over-parameterised nets generalise (Zhang et al.
+#: 2017; Nakkiran et al. 2019), and the published models span a wide range - ResNet-50 on
+#: ImageNet-1k 23.5 M body / 1.28 M = 18, CIFAR ResNet-110 1.7 M / 50 k = 34, WRN-28-10
+#: 36.5 M / 50 k = 730 (Zagoruyko & Komodakis 2016, the better CIFAR model). image: 25, between
+#: the two standard-recipe ratios (18, 34); the optimal-dimensions study's digits knee agrees
+#: (proposal 1.17x the knee's MACs). tokens: 4 (the embedding table is counted apart from the
+#: body, like the head: its size follows the vocabulary, and each sample updates only the rows
+#: of its own tokens). vector and sequence use ``signal_capacity`` instead (``--params-per-sample``
+#: still sets a plain ratio for every modality).
 PARAMS_PER_SAMPLE = {"vector": 4.0, "sequence": 4.0, "image": 25.0, "tokens": 4.0}
+
+#: Modalities sized by ``signal_capacity`` (the MLP and 1-D CNN families).
+SIGNAL_MODALITIES = ("vector", "sequence")
+#: ``signal_capacity``'s constants: body params = SCALE x class pairs x samples ** EXPONENT,
+#: at most MAX_PER_SAMPLE per sample. Fitted to the knees of the optimal-dimensions study
+#: (reports/dimensions, the MLP on MNIST-1D, 10 classes: 47 K params at 1,000 samples, 230 K at
+#: 16,000, >= 291 K at 4,000 - slopes 0.57 and >= 0.95 in log-log, EXPONENT between them) and its
+#: tabular tasks (wine, 3 classes, knee 1.1 K params at 124 samples; breast cancer, 2 classes,
+#: 1.4 K at 398: both at the 1,000 floor). A plain per-sample ratio cannot hold both: a
+#: ratio that reaches MNIST-1D's knee puts the tabular proposals 4-9x over theirs.
+SIGNAL_SCALE = 6.0
+SIGNAL_EXPONENT = 0.75
+SIGNAL_MAX_PER_SAMPLE = 64.0
+#: The smallest body the capacity rule proposes (params).
+MIN_BODY_PARAMS = 1000.0
 
 #: The bottom of the range is this fraction of the top (below it, expect underfitting).
 RANGE_FRACTION = 1 / 16
 
 CAPACITY_SOURCE = ("advisory default, body parameters (the classifier head and any embedding "
-                   "table counted apart): "
+                   "table counted apart): vector/sequence 6 x class pairs x samples^0.75 "
+                   "(at most 64 per sample), fitted to the measured knees of archscale's "
+                   "optimal-dimensions study (MNIST-1D, wine, breast cancer); images 25 per "
+                   "sample: "
                    "ResNet-50/ImageNet 18 per sample, CIFAR ResNet-110 34, WRN-28-10 730 "
                    "(Zagoruyko & Komodakis 2016), MNIST-1D MLP 3.8 (Greydanus 2020); larger "
                    "nets generalise too (Zhang et al. 2017; Nakkiran et al. 2019)")
@@ -42,7 +60,8 @@ class CapacityRule:
     """How the data-derived capacity applies (``--params-per-sample``, ``--capacity off``).
 
     Attributes:
-        params_per_sample: Body parameters per training sample (default: the modality's
+        params_per_sample: Body parameters per training sample, for every modality (default:
+            ``signal_capacity`` for vector and sequence inputs, else the modality's
             ``PARAMS_PER_SAMPLE``).
         enabled: ``False`` drops the capacity default entirely (``--capacity off``).
     """
@@ -50,33 +69,65 @@ class CapacityRule:
     params_per_sample: float | None = None
     enabled: bool = True
 
-    def ratio(self, modality: str) -> float:
-        """The body parameters per sample in force for ``modality``."""
-        return PARAMS_PER_SAMPLE[modality] if self.params_per_sample is None \
-            else float(self.params_per_sample)
+    def ratio(self, modality: str) -> float | None:
+        """The user's body parameters per sample, else the modality's fixed ratio, else
+        ``None`` (vector and sequence: ``signal_capacity`` decides)."""
+        if self.params_per_sample is not None:
+            return float(self.params_per_sample)
+        return None if modality in SIGNAL_MODALITIES else PARAMS_PER_SAMPLE[modality]
+
+
+def class_pairs(classes: int) -> int:
+    """Pairs of classes a classifier separates: ``classes x (classes - 1) / 2``, at least 1."""
+    return max(1, classes * (classes - 1) // 2)
+
+
+def signal_capacity(samples: int, classes: int) -> float:
+    """Body parameters for a vector or sequence task (MLP, 1-D CNN) without a budget.
+
+    ``SIGNAL_SCALE x class_pairs(classes) x samples ** SIGNAL_EXPONENT``, at most
+    ``SIGNAL_MAX_PER_SAMPLE x samples`` and at least ``MIN_BODY_PARAMS``: the knee of the
+    accuracy-versus-size curve grows more slowly than the data (MNIST-1D's from 47 per sample at
+    1,000 examples to 14 at 16,000) and much faster with the number of classes than with the
+    number of examples (two- and three-class tabular sets level off near 1,000 params). The
+    constants' sources are in ``SIGNAL_SCALE``'s comment.
+
+    Args:
+        samples: Training samples.
+        classes: Output classes (1 for regression).
+
+    Returns:
+        Body parameters (a float, before rounding).
+    """
+    raw = SIGNAL_SCALE * class_pairs(classes) * max(samples, 1) ** SIGNAL_EXPONENT
+    return max(MIN_BODY_PARAMS, min(raw, SIGNAL_MAX_PER_SAMPLE * samples))
 
 
 def capacity_range(samples: int, modality: str, classes: int = 1,
                    params_per_sample: float | None = None) -> tuple[int, int]:
     """Suggested body-parameter range from the number of training samples.
 
-    ``high = params_per_sample x samples`` (default ``PARAMS_PER_SAMPLE[modality]``; at least
-    1,000), ``low = high / 16``. It counts the body only: the classifier head (the last dense
-    layer, ``classes x (features + 1)``) comes on top, so a 10,000-class head does not eat the
-    body's share. It is advisory: ``propose`` uses ``high`` as the ceiling only when the user
-    gives no budget of their own.
+    ``high = params_per_sample x samples`` (default: ``signal_capacity`` for vector and
+    sequence inputs, ``PARAMS_PER_SAMPLE[modality]`` per sample otherwise; at least 1,000),
+    ``low = high / 16``. It counts the body only: the classifier head (the last dense layer,
+    ``classes x (features + 1)``) comes on top, so a 10,000-class head does not eat the body's
+    share. It is advisory: ``propose`` uses ``high`` as the ceiling only when the user gives no
+    budget of their own.
 
     Args:
         samples: Training samples.
         modality: ``vector``, ``sequence``, ``image`` or ``tokens``.
-        classes: Output units (kept for callers; the head is counted apart).
+        classes: Output units (the vector/sequence rule grows with the class pairs).
         params_per_sample: Override of the ratio (``--params-per-sample``).
 
     Returns:
         ``(low, high)`` body-parameter counts.
     """
-    ratio = PARAMS_PER_SAMPLE[modality] if params_per_sample is None else params_per_sample
-    high = max(1000.0, ratio * samples)
+    if params_per_sample is None and modality in SIGNAL_MODALITIES:
+        high = signal_capacity(samples, classes)
+    else:
+        ratio = PARAMS_PER_SAMPLE[modality] if params_per_sample is None else params_per_sample
+        high = max(MIN_BODY_PARAMS, ratio * samples)
     return int(round(high * RANGE_FRACTION)), int(round(high))
 
 

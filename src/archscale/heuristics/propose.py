@@ -20,8 +20,10 @@ from archscale.errors import ArchscaleError, SpecError
 from archscale.heuristics.advice import (image_advice, named_point, raw_signal_warning,
                                          too_small_to_convolve)
 from archscale.heuristics.calibration import CalibrationError, LatencyModel, load_calibration
-from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE, CapacityRule,
-                                           capacity_range, regularisation, training_recipe)
+from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE,
+                                           SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE, SIGNAL_SCALE,
+                                           CapacityRule, capacity_range, regularisation,
+                                           training_recipe)
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.proposal import Proposal
 from archscale.heuristics.rules import (FamilyChoice, check_family_fits_task, choose_family,
@@ -179,6 +181,17 @@ def params_ceiling(budget: Budget, capacity_high: float | None) -> float:
     return float(min(present)) if present else 1e9
 
 
+def _capacity_inputs(task: Task, rule: CapacityRule) -> dict[str, Any]:
+    """The capacity step's inputs: the samples, and the ratio or the vector/sequence rule."""
+    ratio = rule.ratio(task.modality)
+    inputs: dict[str, Any] = {"samples": task.samples, "modality": task.modality}
+    if ratio is not None:
+        return {**inputs, "body_params_per_sample": ratio}
+    return {**inputs, "classes": task.classes,
+            "rule": f"{SIGNAL_SCALE:g} x class pairs x samples^{SIGNAL_EXPONENT:g}, "
+                    f"at most {SIGNAL_MAX_PER_SAMPLE:g} per sample"}
+
+
 def propose(task: Task, budget: Budget | None = None, *, latency_correction: float = 1.0,
             max_resolution: int | None = None, capacity: CapacityRule | None = None) -> Proposal:
     """Propose an architecture for ``task`` within ``budget``.
@@ -219,8 +232,7 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
         Step("modality", {"input_shape": task.input_shape}, task.modality,
              "rank of the input: 1 vector, 2 sequence (length x channels), 3 image (HxWxC); "
              "--modality overrides"),
-        Step("capacity from data", {"samples": task.samples, "modality": task.modality,
-                                    "body_params_per_sample": rule.ratio(task.modality)},
+        Step("capacity from data", _capacity_inputs(task, rule),
              {"low_body_params": low, "high_body_params": high,
               "use": ("off (--capacity off)" if not rule.enabled else
                       "advisory: the user's budget decides" if user else

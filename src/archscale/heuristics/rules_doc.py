@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from archscale.heuristics.advice import MIN_CONV_SIDE, NAMED_WITHIN, RAW_SIGNAL_MIN_LENGTH
 from archscale.heuristics.capacity import (CIFAR_DECAY, DECAY_ANCHORS, DROPOUT_ANCHORS,
-                                           PARAMS_PER_SAMPLE, RMSPROP_DECAY)
+                                           MIN_BODY_PARAMS, PARAMS_PER_SAMPLE, RMSPROP_DECAY,
+                                           SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE,
+                                           SIGNAL_MODALITIES, SIGNAL_SCALE, capacity_range)
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
 from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
@@ -19,15 +21,21 @@ def rule_rows() -> list[tuple[str, str, str]]:
     """``(step, rule, source)`` rows, numbers read from the code."""
     (d0, v0), (d1, v1) = DROPOUT_ANCHORS
     (w0, y0), (w1, y1) = DECAY_ANCHORS
-    ratios = ", ".join(f"{k} {v:g}" for k, v in PARAMS_PER_SAMPLE.items())
+    ratios = ", ".join(f"{k} {v:g}" for k, v in PARAMS_PER_SAMPLE.items()
+                       if k not in SIGNAL_MODALITIES)
     return [
         ("modality", "rank of `--input`: 1 vector, 2 sequence, 3 image; `--modality tokens "
                      "--vocab N` for integer token IDs", "-"),
-        ("capacity", f"advisory body params (classifier head and embedding table apart) per sample: {ratios}; a "
+        ("capacity", "advisory body params (classifier head and embedding table apart): vector "
+                     f"and sequence {SIGNAL_SCALE:g} x class pairs x samples^{SIGNAL_EXPONENT:g} "
+                     f"(at most {SIGNAL_MAX_PER_SAMPLE:g} per sample; 10 classes, 4,000 samples "
+                     f"-> {capacity_range(4000, 'vector', 10)[1]:,}), per sample {ratios}; "
+                     f"at least {MIN_BODY_PARAMS:,.0f}; a "
                      "ceiling only without a user budget (then it is what binds, and says so); "
                      "`--params-per-sample N`, `--capacity off`",
-         "Zhang et al. 2017; Nakkiran et al. 2019; ResNet-50 18, ResNet-110 34, WRN-28-10 730 "
-         "params/sample; Greydanus 2020"),
+         "the optimal-dimensions study's knees (MNIST-1D, wine, breast cancer); Zhang et al. "
+         "2017; Nakkiran et al. 2019; ResNet-50 18, ResNet-110 34, WRN-28-10 730 "
+         "params/sample"),
         ("family", "tokens -> Embedding front end, then a 1-D CNN with max-over-time pooling "
                    f"(any length); vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
                    f"-> 1-D ResNet (never an MLP); image <= {SMALL_IMAGE_MAX_SIDE} px -> "
@@ -45,12 +53,14 @@ def rule_rows() -> list[tuple[str, str, str]]:
         ("raw audio", f"a 1-2 channel sequence of >= {RAW_SIGNAL_MIN_LENGTH} steps warns and "
                       "suggests a log-mel / MFCC front end", "Hershey et al. 2017; Warden 2018; "
                       "Sainath et al. 2015"),
-        ("MLP", "depth 1-4 by the parameter target; geometric taper from inputs to classes; "
+        ("MLP", "depth 1-4 by the parameter target (2 hidden layers from 5 K, 3 from 100 K, "
+                "4 from 20 M); geometric taper from inputs to classes; "
                 "every hidden width >= 2 sqrt(classes) (10,000 classes -> 200)",
-         "Heaton 2008; Masters 1993; Yang et al. 2018; Sun et al. 2014"),
+         "Heaton 2008; Masters 1993; Yang et al. 2018; Sun et al. 2014; the study (3 layers)"),
         ("stages / widths / blocks", "stride-2 stages to a 4-8 map; widths double per stage "
                                      "(a fill that breaks it says so); bottleneck 3-4-6-3, "
-                                     "basic 3 per stage, plain 2 convs",
+                                     "basic 3 per stage, plain 2 convs (the 1-D CNN keeps "
+                                     "its depth and scales its widths)",
          "Simonyan & Zisserman 2014; He et al. 2015; Radosavovic et al. 2020"),
         ("scaling", "depth 1.2^phi, width 1.1^phi, resolution 1.15^phi; resolution from 96 px "
                     "up to `--max-resolution` (default: the input's side); phi bisected",

@@ -135,6 +135,12 @@ class CNN1DPlan(StagedPlan):
         self.strided = halvings > 0
         super().__init__(task, blocks_per_stage(stages, "plain"),
                          doubling_widths(16, stages), 16, max_width_factor=32.0)
+        # Capacity goes into the widths; the base depth (``blocks_per_stage``) is kept, for
+        # compound scaling and the greedy fill alike. Measured in the optimal-dimensions study
+        # (MNIST-1D as a 40-step sequence, 4,000 examples, 3 seeds): one block more per stage
+        # lost 2.6 points (93.1 -> 90.5 %), one fewer gained 1.2, 4x the width gained 4.3.
+        self.bounds["depth"] = (1.0, 1.0)
+        self.max_blocks = self.base_blocks
         self.steps = stage_steps(length, halvings, stages, self.base_widths,
                                  self.base_blocks, "plain conv", "none")
         if self.vocab:

