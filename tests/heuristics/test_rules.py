@@ -54,9 +54,17 @@ def test_mlp_taper_is_a_geometric_pyramid_between_input_and_output(n_in, n_out, 
 
 
 def test_mlp_depth_grows_with_the_target_and_widths_round_to_8():
-    depths = [mlp_depth(t) for t in (100, 4_999, 5_000, 999_999, 1e6, 2e7, 1e9)]
-    assert depths == sorted(depths) and depths[0] == 1 and depths[-1] == 4
+    targets = (100, 4_999, 5_000, 99_999, 100_000, 19_999_999, 2e7, 1e9)
+    assert [mlp_depth(t) for t in targets] == [1, 1, 2, 2, 3, 3, 4, 4]
     assert [round_width(v) for v in (1, 11, 12, 100, 1003)] == [8, 8, 16, 104, 1000]
+
+
+@pytest.mark.parametrize("samples", [1000, 4000, 16_000, 64_000])
+def test_the_1d_cnn_keeps_its_base_depth_and_grows_its_widths(samples):
+    base = archscale.propose(task((40, 1), samples=1000)).spec
+    spec = archscale.propose(task((40, 1), samples=samples)).spec
+    assert spec.strides == base.strides and len(spec.filters) == 6  # 2 convs in each of 3 stages
+    assert all(a >= b for a, b in zip(spec.filters, base.filters))
 
 
 def task(shape, classes=10, samples=10_000, **kw):
