@@ -29,7 +29,8 @@ from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
 from archscale.reference_archs.efficientnet import block_name
 from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
                                                 ScalingFields)
-from archscale.reference_archs.scaling_plan import QUANTUM, Knobs, ResolutionPlan, Step, clamp
+from archscale.reference_archs.coefficient_plan import CoefficientPlan
+from archscale.reference_archs.scaling_plan import Knobs
 from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_image_input,
                              check_positive_int, check_positive_number)
 
@@ -260,13 +261,12 @@ def build_efficientnet_v2(spec: EfficientNetV2Spec) -> Graph:
 # ---------------------------------------------------------------------------------------------
 
 
-class EfficientNetV2Plan(ResolutionPlan):
+class EfficientNetV2Plan(CoefficientPlan):
     """Knobs: (width coefficient in 1/40 steps, depth coefficient in 1/20, resolution level);
     the base table is the published point the family choice picked (``anchor``; default B0's
     ``b`` table)."""
 
     family = variant = "efficientnet_v2"
-    axes = ("depth", "width", "resolution")
     published_resolutions = tuple(v.resolution for v in VARIANTS)
 
     @classmethod
@@ -276,55 +276,30 @@ class EfficientNetV2Plan(ResolutionPlan):
 
     def __init__(self, task: Task, max_resolution: int | None = None,
                  anchor: Any = None) -> None:
-        super().__init__(task)
         self.base = anchor.get("base", "b") if anchor is not None else "b"
-        self.init_resolution(task, max_resolution)
-        self.bounds["width"] = (0.5, 4.0)
-        self.bounds["depth"] = (0.5, 5.0)
-        self.steps = [Step("mobile layout", {"base": self.base, "width_range": [0.5, 4.0],
-                                             "depth_range": [0.5, 5.0],
-                                             "resolutions": [self.levels[0], self.levels[-1]]},
-                           f"EfficientNetV2 '{self.base}' Fused-MBConv/MBConv table scaled by "
-                           "width, depth and resolution",
-                           "Tan & Le 2021 Table 4 and Sec. 4; Tan & Le 2019 Sec. 3.3")]
+        super().__init__(task, max_resolution)
+        self.steps = [self.layout_step(
+            {"base": self.base}, f"EfficientNetV2 '{self.base}' Fused-MBConv/MBConv table "
+            "scaled by width, depth and resolution",
+            "Tan & Le 2021 Table 4 and Sec. 4; Tan & Le 2019 Sec. 3.3")]
 
-    def knobs_at(self, d: float, w: float, r: float) -> Knobs:
-        return (int(clamp(round(w * 40), 20, 160)), int(clamp(round(d * 20), 10, 100)),
-                self.res_index(r))
-
-    def knobs_for(self, point: Any) -> Knobs | None:
-        level = self.level_of(point.resolution)
-        if level is None or point.get("base") != self.base:
-            return None
-        return (round(point.get("width") * 40), round(point.get("depth") * 20), level)
+    def matches(self, point: Any) -> bool:
+        return point.get("base") == self.base
 
     def spec(self, knobs: Knobs, dropout: float = 0.0) -> ArchSpec:
+        width, depth = self.knob_coefficients(knobs)
         return EfficientNetV2Spec(input_shape=self.input_shape_at(knobs[2]),
                                   classes=self.task.classes, base=self.base,
-                                  width_coefficient=knobs[0] / 40,
-                                  depth_coefficient=knobs[1] / 20, dropout_rate=dropout,
-                                  output_activation=self.output_activation)
-
-    def move_names(self) -> tuple[str, ...]:
-        return ("width + 0.025", "depth + 0.05", f"resolution + {QUANTUM} px")
-
-    def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        limits = (160, 100, len(self.levels) - 1)
-        if knobs[index] >= limits[index]:
-            return None
-        return knobs[:index] + (knobs[index] + 1,) + knobs[index + 1:]
-
-    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return (int(clamp(round(knobs[0] * width), 20, 160)),
-                int(clamp(round(knobs[1] * depth), 10, 100)), knobs[2])
+                                  width_coefficient=width, depth_coefficient=depth,
+                                  dropout_rate=dropout, output_activation=self.output_activation)
 
     def describe(self, knobs: Knobs) -> str:
         h, w, _ = self.input_shape_at(knobs[2])
-        return (f"EfficientNetV2-{self.base.upper()} width {knobs[0] / 40:g}, depth "
-                f"{knobs[1] / 20:g} at {h}x{w}")
+        width, depth = self.knob_coefficients(knobs)
+        return f"EfficientNetV2-{self.base.upper()} width {width:g}, depth {depth:g} at {h}x{w}"
 
     def table(self, knobs: Knobs) -> tuple[list[str], list[list[Any]]]:
-        w, d = knobs[0] / 40, knobs[1] / 20
+        w, d = self.knob_coefficients(knobs)
         rows = [[f"stage {i + 1}", "fused" if s.fused else "MBConv", s.expand_ratio,
                  round_filters_v2(s.filters_out, w), math.ceil(d * s.repeats), s.strides]
                 for i, s in enumerate(BASES[self.base])]

@@ -204,20 +204,49 @@ def _conv_bn(g: GraphBuilder, x: str, filters: int, kernel: int, strides: int, n
     return g.act(x, "relu", name=f"{name}_relu") if relu else x
 
 
-def _x_block(g: GraphBuilder, x: str, width: int, group_width: int, bottleneck_ratio: float,
-             strides: int, name: str) -> str:
-    """X block: 1x1 -> grouped 3x3 (stride) -> 1x1, projection shortcut when needed, relu."""
+def bottleneck_block(g: GraphBuilder, x: str, width: int, group_width: int,
+                     bottleneck_ratio: float, strides: int, name: str,
+                     se_ratio: float = 0.0) -> str:
+    """X block: 1x1 -> grouped 3x3 (stride) -> 1x1, projection shortcut when needed, relu; the
+    Y block (``se_ratio > 0``) adds squeeze-excitation after the grouped 3x3, its bottleneck
+    ``se_ratio`` x the block's input width."""
+    w_in = g.shape(x)[-1]
     w_b = int(round(width * bottleneck_ratio))
     shortcut = x
-    if strides != 1 or g.shape(x)[-1] != width:
+    if strides != 1 or w_in != width:
         shortcut = g.conv(x, width, 1, strides, use_bias=False, name=f"{name}_skip_1x1")
         shortcut = g.batch_norm(shortcut, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
                                 name=f"{name}_skip_bn")
     y = _conv_bn(g, x, w_b, 1, 1, f"{name}_conv_1x1_1")
     y = _conv_bn(g, y, w_b, 3, strides, f"{name}_conv_3x3", groups=w_b // group_width)
+    if se_ratio > 0:
+        se = g.global_avg_pool(y, keepdims=True, name=f"{name}_squeeze_and_excite_gap")
+        se = g.conv(se, max(1, int(w_in * se_ratio)), 1, activation="relu",
+                    name=f"{name}_squeeze_and_excite_squeeze")
+        se = g.conv(se, w_b, 1, activation="sigmoid", name=f"{name}_squeeze_and_excite_excite")
+        y = g.multiply([y, se], name=f"{name}_squeeze_and_excite_multiply")
     y = _conv_bn(g, y, width, 1, 1, f"{name}_conv_1x1_2", relu=False)
     y = g.add([y, shortcut], name=f"{name}_add")
     return g.act(y, "relu", name=f"{name}_exit_relu")
+
+
+def build_stages(spec: RegNetSpec, model_name: str, block: str, se_ratio: float = 0.0) -> Graph:
+    """Graph of a RegNet: stem -> stages of ``block`` blocks (first block stride 2) -> gap ->
+    dense; layer names ``<model_name>_Stage_<s>_<block>_<i>_...`` as keras.applications."""
+    g = GraphBuilder(model_name)
+    x = g.input(spec.input_shape)
+    x = g.conv(x, spec.stem_width, 3, 2, use_bias=False, name=f"{model_name}_stem_conv")
+    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{model_name}_stem_bn")
+    x = g.act(x, "relu", name=f"{model_name}_stem_relu")
+    for s, stage in enumerate(spec.stages()):
+        for i in range(stage.depth):
+            x = bottleneck_block(g, x, stage.width, stage.group_width, spec.bottleneck_ratio,
+                                 2 if i == 0 else 1, f"{model_name}_Stage_{s}_{block}_{i}",
+                                 se_ratio)
+    x = g.global_avg_pool(x, name=f"{model_name}_head_gap")
+    x = g.dense(x, spec.classes, activation=spec.output_activation,
+                name=f"{model_name}_head_dense")
+    return g.build(x)
 
 
 def build_regnet(spec: RegNetSpec) -> Graph:
@@ -232,19 +261,7 @@ def build_regnet(spec: RegNetSpec) -> Graph:
     Raises:
         ShapeError: the input is too small for the architecture.
     """
-    g = GraphBuilder(MODEL_NAME)
-    x = g.input(spec.input_shape)
-    x = g.conv(x, spec.stem_width, 3, 2, use_bias=False, name=f"{MODEL_NAME}_stem_conv")
-    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{MODEL_NAME}_stem_bn")
-    x = g.act(x, "relu", name=f"{MODEL_NAME}_stem_relu")
-    for s, stage in enumerate(spec.stages()):
-        for i in range(stage.depth):
-            x = _x_block(g, x, stage.width, stage.group_width, spec.bottleneck_ratio,
-                         2 if i == 0 else 1, f"{MODEL_NAME}_Stage_{s}_XBlock_{i}")
-    x = g.global_avg_pool(x, name=f"{MODEL_NAME}_head_gap")
-    x = g.dense(x, spec.classes, activation=spec.output_activation,
-                name=f"{MODEL_NAME}_head_dense")
-    return g.build(x)
+    return build_stages(spec, MODEL_NAME, "XBlock")
 
 
 @dataclass(frozen=True)

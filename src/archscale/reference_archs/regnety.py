@@ -24,10 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archscale.graph import Graph, GraphBuilder
+from archscale.graph import Graph
 from archscale.reference_archs.registry import (AccuracyPoint, Family, Preset, Published,
                                                 ScalingFields)
-from archscale.reference_archs.regnet import BN_EPSILON, BN_MOMENTUM, RegNetPlan, RegNetSpec
+from archscale.reference_archs.regnet import RegNetPlan, RegNetSpec, build_stages
 from archscale.specs import ArchSpec, check_fraction
 
 MODEL_NAME = "regnety"
@@ -50,38 +50,9 @@ class RegNetYSpec(RegNetSpec):
         check_fraction("se_ratio", self.se_ratio, high_inclusive=True)
 
 
-def _conv_bn(g: GraphBuilder, x: str, filters: int, kernel: int, strides: int, name: str, *,
-             groups: int = 1, relu: bool = True) -> str:
-    x = g.conv(x, filters, kernel, strides, groups=groups, use_bias=False, name=name)
-    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")
-    return g.act(x, "relu", name=f"{name}_relu") if relu else x
-
-
-def _y_block(g: GraphBuilder, x: str, width: int, group_width: int, spec: RegNetYSpec,
-             strides: int, name: str) -> str:
-    """Y block: X block with squeeze-excitation after the grouped 3x3 conv."""
-    w_in = g.shape(x)[-1]
-    w_b = int(round(width * spec.bottleneck_ratio))
-    shortcut = x
-    if strides != 1 or w_in != width:
-        shortcut = g.conv(x, width, 1, strides, use_bias=False, name=f"{name}_skip_1x1")
-        shortcut = g.batch_norm(shortcut, epsilon=BN_EPSILON, momentum=BN_MOMENTUM,
-                                name=f"{name}_skip_bn")
-    y = _conv_bn(g, x, w_b, 1, 1, f"{name}_conv_1x1_1")
-    y = _conv_bn(g, y, w_b, 3, strides, f"{name}_conv_3x3", groups=w_b // group_width)
-    if spec.se_ratio > 0:
-        se = g.global_avg_pool(y, keepdims=True, name=f"{name}_squeeze_and_excite_gap")
-        se = g.conv(se, max(1, int(w_in * spec.se_ratio)), 1, activation="relu",
-                    name=f"{name}_squeeze_and_excite_squeeze")
-        se = g.conv(se, w_b, 1, activation="sigmoid", name=f"{name}_squeeze_and_excite_excite")
-        y = g.multiply([y, se], name=f"{name}_squeeze_and_excite_multiply")
-    y = _conv_bn(g, y, width, 1, 1, f"{name}_conv_1x1_2", relu=False)
-    y = g.add([y, shortcut], name=f"{name}_add")
-    return g.act(y, "relu", name=f"{name}_exit_relu")
-
-
 def build_regnety(spec: RegNetYSpec) -> Graph:
-    """Graph of a RegNetY: stem -> stages of Y blocks (first block stride 2) -> gap -> dense.
+    """Graph of a RegNetY: stem -> stages of Y blocks (X blocks with squeeze-excitation after
+    the grouped 3x3 conv; first block stride 2) -> gap -> dense.
 
     Args:
         spec: The ``RegNetYSpec``.
@@ -92,19 +63,7 @@ def build_regnety(spec: RegNetYSpec) -> Graph:
     Raises:
         Nothing for any positive input size (every conv is ``same``-padded).
     """
-    g = GraphBuilder(MODEL_NAME)
-    x = g.input(spec.input_shape)
-    x = g.conv(x, spec.stem_width, 3, 2, use_bias=False, name=f"{MODEL_NAME}_stem_conv")
-    x = g.batch_norm(x, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{MODEL_NAME}_stem_bn")
-    x = g.act(x, "relu", name=f"{MODEL_NAME}_stem_relu")
-    for s, stage in enumerate(spec.stages()):
-        for i in range(stage.depth):
-            x = _y_block(g, x, stage.width, stage.group_width, spec, 2 if i == 0 else 1,
-                         f"{MODEL_NAME}_Stage_{s}_YBlock_{i}")
-    x = g.global_avg_pool(x, name=f"{MODEL_NAME}_head_gap")
-    x = g.dense(x, spec.classes, activation=spec.output_activation,
-                name=f"{MODEL_NAME}_head_dense")
-    return g.build(x)
+    return build_stages(spec, MODEL_NAME, "YBlock", spec.se_ratio)
 
 
 @dataclass(frozen=True)
