@@ -22,7 +22,7 @@ def _node(op, n_inputs=1, **attrs):
     (_node("dense", activation="linear"), Saved((0,), False, 0)),
     (_node("dense", activation="relu"), Saved((0,), True, 0)),            # relu: its output
     (_node("dense", activation="swish"), Saved((0,), False, 1)),          # + pre-activation
-    (_node("dense", activation="gelu"), Saved((0,), False, 2)),           # + 1 more tensor
+    (_node("dense", activation="gelu"), Saved((0,), False, 3)),           # x/sqrt2, 1+erf, x/2
     (_node("dense", activation="hard_sigmoid"), Saved((0,), False, 1)),
     (_node("conv", activation="linear", groups=1), Saved((0,), False, 0)),
     (_node("conv", activation="sigmoid", groups=2), Saved((), True, 0, private_input=1)),
@@ -32,6 +32,7 @@ def _node(op, n_inputs=1, **attrs):
     (_node("activation", fn="relu"), Saved((), True, 0)),
     (_node("activation", fn="swish"), Saved((0,), False, 0)),
     (_node("activation", fn="hard_swish"), Saved((0,), False, 2)),
+    (_node("activation", fn="gelu"), Saved((), False, 3)),  # not its input: 3 of its own
     (_node("activation", fn="hard_sigmoid"), Saved((), False, 1)),
     (_node("activation", fn="linear"), Saved()),
     (_node("batch_norm"), Saved((0,))),

@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1,
                         help="fresh processes per preset; the median is reported")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--sweep", help="the backend table over this sweep file's presets")
+    parser.add_argument("--sweep", action="append", default=[],
+                        help="the backend table over this sweep file's memory presets "
+                             "(repeatable: the union, in order)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--backends", nargs="+", default=["onednn", "eigen"])
     parser.add_argument("--store", default="memtable", help="folder of the resumable stores")
