@@ -215,14 +215,19 @@ def test_eigen_training_peak_of_mnist1d_cnn_within_15_percent(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_backend_table_covers_every_catalogue_memory_preset_and_marks_misses():
+def test_backend_table_covers_every_memory_preset_of_both_sweeps_and_marks_misses():
     sys.path.insert(0, str(ROOT / "tools"))
     from backend_table import format_backend_table, memory_presets
 
-    presets = memory_presets(str(ROOT / "bench" / "sweeps" / "catalogue.toml"))
+    sweeps = [str(ROOT / "bench" / "sweeps" / f) for f in ("catalogue.toml", "families.toml")]
+    assert len(memory_presets(sweeps[0])) >= 24
+    presets = memory_presets(sweeps + sweeps[:1])  # the union, each preset once, in order
     names = [n for n, _ in presets]
-    assert len(names) == len(set(names)) >= 24 and dict(presets)["inception_v3"] == (75, 75, 3)
-    assert {"resnet20", "mobilenet_v2", "efficientnet_b4", "regnetx_016"} <= set(names)
+    assert len(names) == len(set(names)) >= 46 and dict(presets)["inception_v3"] == (75, 75, 3)
+    assert names[:len(memory_presets(sweeps[0]))] == [n for n, _ in memory_presets(sweeps[0])]
+    assert {"resnet20", "mobilenet_v2", "efficientnet_b4", "regnetx_016", "convnext_tiny",
+            "bert_tiny", "tcn"} <= set(names)
+    assert dict(presets)["xception"] == (71, 71, 3) and dict(presets)["bert_tiny"] is None
     assert all(archscale.profile(archscale.preset(n, **({"input_shape": s} if s else {})))
                .params <= 30_000_000 for n, s in presets)
     cell = {"predicted": 12 << 20, "measured": 10 << 20, "error_pct": 20.0}

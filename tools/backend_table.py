@@ -1,7 +1,8 @@
 """The backend table of docs/costs.md: predicted versus measured training peaks per CPU backend.
 
-Every preset a sweep file measures memory for (``bench/sweeps/catalogue.toml``: the presets up
-to 30 M parameters, at the sweep's input sizes), at each batch size, is measured through
+Every preset the sweep files measure memory for (``bench/sweeps/catalogue.toml`` and
+``families.toml``: the presets up to 30 M parameters, at the sweeps' input sizes), at each
+batch size, is measured through
 ``archscale.bench`` once per backend: ``TF_ENABLE_ONEDNN_OPTS`` is set here to ``1`` (oneDNN)
 or ``0`` (Eigen) before the runner starts its processes, which inherit it, and the memory jobs
 carry the backend in their key (``archscale.runner.jobs``), so both land in the same store.

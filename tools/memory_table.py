@@ -6,10 +6,11 @@ each in a fresh process of the runner's) and prints a Markdown table (``--json``
 ``--processes N`` repeats the whole measurement N times, into N throw-away stores, and reports
 the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
 
-``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --batch-sizes 1 32
---backends onednn eigen --store memtable --processes 3 --jobs 2 --doc docs/costs.md`` is the
-backend table of docs/costs.md (``backend_table``; ``--doc`` writes it between the file's
-``memory-backends`` markers): every memory preset of the sweep file at its input size, each batch
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --sweep
+bench/sweeps/families.toml --batch-sizes 1 32 --backends onednn eigen --store memtable
+--processes 3 --jobs 2 --doc docs/costs.md`` is the backend table of docs/costs.md
+(``backend_table``; ``--doc`` writes it between the file's ``memory-backends`` markers): every
+memory preset of the sweep files (``--sweep`` repeats) at its input size, each batch
 size, measured per backend (the runner's processes inherit ``TF_ENABLE_ONEDNN_OPTS``, set here
 per backend) into the stores under ``--store`` (``run0.db``, ...: re-running resumes, skipping
 stored jobs; presets under 10 MB in ``--processes`` fresh processes, the median reported).
