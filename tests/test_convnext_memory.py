@@ -1,6 +1,6 @@
-"""ConvNeXt's and the Transformer's training memory: the depthwise grouped conv's XLA buffer
-and the GELU rule by hand, the presets against their measured peaks (both CPU backends), and
-one small ConvNeXt block measured (``tools/block_memory.py``)."""
+"""ConvNeXt's and the Transformer's training memory against measured peaks: the presets on both
+CPU backends, and one small ConvNeXt block measured (``tools/block_memory.py``). The rules'
+hand-worked counts are in tests/test_memory_model_counts.py."""
 
 from __future__ import annotations
 
@@ -13,60 +13,9 @@ from pathlib import Path
 import pytest
 
 import archscale
-from archscale import GraphBuilder
-from archscale.memory_model import training_curve
-from archscale.saved_rules import (WORKSPACE_RULES, Workspace, eigen_conv_workspace,
-                                   xla_depthwise_conv_workspace)
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
-
-
-def _grouped(channels: int, width: int, kernel: int = 7):
-    g = GraphBuilder("g")
-    x = g.dense(g.input((2, 2, channels)), channels, name="stem")
-    out = g.conv(x, channels, kernel, groups=channels // width, name="gconv")
-    return g.build(g.dense(g.global_avg_pool(out), 10, name="head")), out
-
-
-def test_depthwise_grouped_conv_holds_two_dense_filters():
-    graph, out = _grouped(96, 1)
-    node = graph.node(out)
-    # 2 x (7 x 7 x 96 x 96) floats, whatever the batch and the backend's conv kernels
-    expected = Workspace(0.0, 2 * 7 * 7 * 96 * 96 * 4)
-    assert xla_depthwise_conv_workspace(node, (2, 2, 96), 32, 4, 2) == expected
-    assert xla_depthwise_conv_workspace(node, (2, 2, 96), 1, 4, 2) == expected
-    assert eigen_conv_workspace(node, (2, 2, 96), 32, 4, 2) == expected
-    assert WORKSPACE_RULES["onednn"]["conv"] is xla_depthwise_conv_workspace
-    assert "conv" not in WORKSPACE_RULES["gpu"]
-    # 8 (and 2, 4) channels per group: measured nothing; an ungrouped conv neither on oneDNN
-    wide, wide_out = _grouped(96, 8)
-    assert xla_depthwise_conv_workspace(wide.node(wide_out), (2, 2, 96), 32, 4, 2) == Workspace()
-    g = GraphBuilder("c")
-    plain = g.conv(g.input((8, 8, 16)), 16, 3)
-    assert xla_depthwise_conv_workspace(g.build(plain).node(plain), (8, 8, 16), 32, 4,
-                                        2) == Workspace()
-
-
-def test_the_buffer_counts_once_at_the_grouped_convs_backward_step():
-    graph, _ = _grouped(64, 1)
-    trainable = {n.name: 1 for n in graph.nodes if n.op in ("dense", "conv")}
-    cpu = training_curve(graph, trainable, 4, 2.0, backend="onednn", batch_size=8)
-    gpu = training_curve(graph, trainable, 4, 2.0, backend="gpu", batch_size=8)
-    extra = [c[1] - g[1] for c, g in zip(cpu, gpu) if c != g]
-    assert extra == [2 * 7 * 7 * 64 * 64 * 4]
-    assert [c[0] for c in cpu] == [g[0] for g in gpu]  # per-example activations unchanged
-
-
-def test_gelu_keeps_three_tensors_of_its_size_not_its_input():
-    g = GraphBuilder("m")
-    h = g.dense(g.input((16,)), 32, name="h")
-    act = g.act(h, "gelu", name="act")
-    graph = g.build(g.dense(act, 4, name="out"))
-    prof = archscale.profile(graph)
-    # per example, float32: the input (dense h reads it) 16, h is not kept (GELU does not read
-    # it, its own three are private), 3 x 32 for GELU, its output 32 (dense out reads it)
-    assert prof.saved_activation_bytes(1) == 4 * (16 + 3 * 32 + 32)
 
 
 #: (preset, input shape or None, batch) -> measured training peak MiB on (oneDNN, Eigen):
