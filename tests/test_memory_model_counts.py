@@ -29,6 +29,11 @@ def _node(op, n_inputs=1, **attrs):
     (_node("conv", activation="sigmoid", groups=2), Saved((), True, 0, private_input=1)),
     (_node("conv", activation="swish", groups=2), Saved((), False, 1, private_input=1)),
     (_node("depthwise_conv", activation="relu6", groups=4), Saved((0,), True, 0)),
+    # separable: + its depthwise step's output (the input's size x multiplier / strides)
+    (_node("separable_conv", activation="relu", strides=(1, 1), depth_multiplier=1),
+     Saved((0,), True, 0, private_input=1)),
+    (_node("separable_conv", activation="linear", strides=(2, 2), depth_multiplier=2),
+     Saved((0,), False, 0, private_input=0.5)),
     # standalone activations: output or input per the table
     (_node("activation", fn="relu"), Saved((), True, 0)),
     (_node("activation", fn="swish"), Saved((0,), False, 0)),

@@ -14,7 +14,8 @@ model: ``(delta measured - delta predicted) / delta n`` (in ``unit`` s).
 Block items, in order (``hw`` set: ``hw x hw x dim`` images; else ``length x dim``
 sequences): ``[`` marks a residual branch's start and ``+`` adds the marked tensor;
 ``gconv7``/``dwconv7`` a 7x7 grouped ``Conv2D`` (groups = channels) / ``DepthwiseConv2D``
-(``gconv3w8``: 3x3, 8 channels per group); ``conv3`` a 3x3 conv; ``ln``, ``bn``;
+(``gconv3w8``: 3x3, 8 channels per group); ``conv3`` a 3x3 conv; ``sep3`` a 3x3
+``SeparableConv2D`` (no bias); ``ln``, ``bn``;
 ``dense4``/``dense1`` a Dense of ``4 x dim``/``dim`` units; ``dense4gelu`` (``dense4relu``)
 the first with GELU (ReLU) fused; ``gelu``, ``relu``, ``linear`` standalone
 activations; ``scale`` ConvNeXt's LayerScale; ``mha`` self-attention (``heads``, default 2).
@@ -50,6 +51,10 @@ def build(cfg: dict[str, Any]):
             elif item.startswith("gconv"):
                 kernel, _, width = item[len("gconv"):].partition("w")
                 x = g.conv(x, dim, int(kernel), groups=dim // int(width or 1), name=name)
+            elif item == "sep3":
+                x = g.layer("separable_conv", x, name=name, filters=dim, kernel=(3, 3),
+                            strides=(1, 1), padding="same", dilation=(1, 1),
+                            depth_multiplier=1, use_bias=False, activation="linear")
             elif item in ("dwconv7", "conv3"):
                 x = (g.depthwise_conv(x, 7, name=name) if item == "dwconv7"
                      else g.conv(x, dim, 3, name=name))
