@@ -100,6 +100,18 @@ def test_eigen_conv_workspace_reads_the_node():
         .weight_grad == 0  # XLA call, no im2col buffer
 
 
+def test_eigen_dilated_conv_workspace_is_a_space_to_batch_convs():
+    """TCN's level-2 conv (7 taps, 25 channels, dilation 2, 1024 steps) at batch 1: the conv
+    TensorFlow runs has 2 images of 512 steps; work unit 512 x 175 + 512 x 25 + 175 x 25 =
+    106,775 (under 2 x 64 Ki per thread, so the input gradient shards too): 74 images' buffer
+    of 512 x 175 floats (measured 26.57 and 26.52 MB)."""
+    g = GraphBuilder("d")
+    out = g.conv(g.input((1036, 25)), 25, 7, padding="valid", dilation=2)
+    ws = eigen_conv_workspace(g.build(out).node(out), (1036, 25), 1, 4, 2)
+    assert (ws.input_grad, ws.weight_grad) == (74 * 512 * 175 * 4, 74 * 512 * 175 * 4)
+    assert ws.macs == 1024 * 175 * 25
+
+
 def test_backend_changes_only_convolutional_estimates():
     conv, mlp = archscale.preset("resnet20"), archscale.preset("mlp")
     eigen = archscale.profile(conv, backend="eigen").training_peak_bytes(32)

@@ -31,6 +31,12 @@ BOUND = 0.15
 #: measured in ``processes`` fresh processes, the others in one: peaks under ~10 MB move by
 #: up to +-15 % from process to process (allocator reuse, thread scheduling).
 SMALL_BYTES = 10 << 20
+#: Why a row misses ``BOUND`` (``"preset/batch"`` -> the table's note column).
+NOTES = {
+    "tcn/1": "Eigen: each dilated conv (run as space-to-batch) fills a ~26 MB im2col buffer "
+             "in both gradients; how many are live at once is TensorFlow's scheduling (4 "
+             "processes: 59.1 to 69.5 MiB); the model counts two",
+}
 
 
 def memory_presets(sweep_paths: str | Sequence[str]) -> list[tuple[str, tuple[int, ...] | None]]:

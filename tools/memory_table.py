@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from backend_table import backend_table, format_backend_table
+from backend_table import NOTES, backend_table, format_backend_table
 
 from archscale.profiling import profile
 from archscale.reference_archs.registry import preset
@@ -169,9 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = backend_table(args.sweep, args.batch_sizes, args.backends, args.store,
                              optimizer=args.optimizer, jobs=args.jobs,
                              processes=args.processes)
-        text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows)
+        text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows, NOTES)
         if args.doc:
-            _write_between_markers(Path(args.doc), format_backend_table(rows))
+            _write_between_markers(Path(args.doc), format_backend_table(rows, NOTES))
         print(text)
         return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))
