@@ -62,7 +62,9 @@ Keras' LayerNorm computes ``x * (rsqrt(var + eps) * gamma) + res``, a full-size 
 product's gradient reads with ``x``: its input + 1 tensor (LayerNorm in place of batch norm
 measured +0.3 of a tensor more per block, within the probe's noise; with its input alone the
 Transformer presets fall 3 to 6 points lower, bert_tiny -6.9 %). LayerScale
-(``x * gamma``) keeps its input (its removal moved the block by 0.2 of a tensor).
+(``x * gamma``) keeps its input, which ``gamma``'s gradient reads (removing it lowered the
+measured block by 0.2 of a tensor against the rule's 1, within the probe's noise of about
+0.5 a block; ConvNeXt's whole models are within 2 % with it).
 """
 
 from __future__ import annotations
