@@ -68,7 +68,7 @@ dimensions: $(STAMP)
 readme: $(STAMP)
 	$(PY) tools/update_readme.py README.md
 	[ ! -d memtable ] || $(PY) tools/memory_table.py --sweep bench/sweeps/catalogue.toml \
-	  --batch-sizes 1 32 --backends onednn eigen --store memtable --processes 3 --jobs 2 \
+	  --sweep bench/sweeps/families.toml --batch-sizes 1 32 --backends onednn eigen --store memtable --processes 3 --jobs 2 \
 	  --doc docs/costs.md
 
 clean:

@@ -18,5 +18,5 @@ MEASURED = [("bert_tiny", {}, 684.2), ("vit_tiny", {"input_shape": (32, 32, 3)},
 def test_attention_models_training_peak(name, overrides, measured):
     prof = archscale.profile(archscale.preset(name, **overrides), backend="onednn")
     error = prof.training_peak_bytes(32, optimizer="adam") / MIB / measured - 1
-    # transformer_tiny (-15.3 %) is a known miss of the 15 % target, held to 16 % here
-    assert abs(error) <= (0.16 if name == "transformer_tiny" else 0.15), error
+    # with GELU's three tensors: -1.4 %, -2.0 % and -3.7 % (before it: -11 %, -7 %, -15.3 %)
+    assert abs(error) <= 0.15, error

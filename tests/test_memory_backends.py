@@ -100,6 +100,18 @@ def test_eigen_conv_workspace_reads_the_node():
         .weight_grad == 0  # XLA call, no im2col buffer
 
 
+def test_eigen_dilated_conv_workspace_is_a_space_to_batch_convs():
+    """TCN's level-2 conv (7 taps, 25 channels, dilation 2, 1024 steps) at batch 1: the conv
+    TensorFlow runs has 2 images of 512 steps; work unit 512 x 175 + 512 x 25 + 175 x 25 =
+    106,775 (under 2 x 64 Ki per thread, so the input gradient shards too): 74 images' buffer
+    of 512 x 175 floats (measured 26.57 and 26.52 MB)."""
+    g = GraphBuilder("d")
+    out = g.conv(g.input((1036, 25)), 25, 7, padding="valid", dilation=2)
+    ws = eigen_conv_workspace(g.build(out).node(out), (1036, 25), 1, 4, 2)
+    assert (ws.input_grad, ws.weight_grad) == (74 * 512 * 175 * 4, 74 * 512 * 175 * 4)
+    assert ws.macs == 1024 * 175 * 25
+
+
 def test_backend_changes_only_convolutional_estimates():
     conv, mlp = archscale.preset("resnet20"), archscale.preset("mlp")
     eigen = archscale.profile(conv, backend="eigen").training_peak_bytes(32)
@@ -215,14 +227,19 @@ def test_eigen_training_peak_of_mnist1d_cnn_within_15_percent(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_backend_table_covers_every_catalogue_memory_preset_and_marks_misses():
+def test_backend_table_covers_every_memory_preset_of_both_sweeps_and_marks_misses():
     sys.path.insert(0, str(ROOT / "tools"))
     from backend_table import format_backend_table, memory_presets
 
-    presets = memory_presets(str(ROOT / "bench" / "sweeps" / "catalogue.toml"))
+    sweeps = [str(ROOT / "bench" / "sweeps" / f) for f in ("catalogue.toml", "families.toml")]
+    assert len(memory_presets(sweeps[0])) >= 24
+    presets = memory_presets(sweeps + sweeps[:1])  # the union, each preset once, in order
     names = [n for n, _ in presets]
-    assert len(names) == len(set(names)) >= 24 and dict(presets)["inception_v3"] == (75, 75, 3)
-    assert {"resnet20", "mobilenet_v2", "efficientnet_b4", "regnetx_016"} <= set(names)
+    assert len(names) == len(set(names)) >= 46 and dict(presets)["inception_v3"] == (75, 75, 3)
+    assert names[:len(memory_presets(sweeps[0]))] == [n for n, _ in memory_presets(sweeps[0])]
+    assert {"resnet20", "mobilenet_v2", "efficientnet_b4", "regnetx_016", "convnext_tiny",
+            "bert_tiny", "tcn"} <= set(names)
+    assert dict(presets)["xception"] == (71, 71, 3) and dict(presets)["bert_tiny"] is None
     assert all(archscale.profile(archscale.preset(n, **({"input_shape": s} if s else {})))
                .params <= 30_000_000 for n, s in presets)
     cell = {"predicted": 12 << 20, "measured": 10 << 20, "error_pct": 20.0}

@@ -10,7 +10,8 @@ from archscale import GraphBuilder, profile
 from archscale.memory_model import (inference_live_peak_elements, saved_elements_bytes,
                                     saved_for_backward, training_curve)
 from archscale.nodes import Node
-from archscale.saved_rules import Saved
+from archscale.saved_rules import (WORKSPACE_RULES, Saved, Workspace, eigen_conv_workspace,
+                                   xla_depthwise_conv_workspace)
 
 
 def _node(op, n_inputs=1, **attrs):
@@ -22,16 +23,22 @@ def _node(op, n_inputs=1, **attrs):
     (_node("dense", activation="linear"), Saved((0,), False, 0)),
     (_node("dense", activation="relu"), Saved((0,), True, 0)),            # relu: its output
     (_node("dense", activation="swish"), Saved((0,), False, 1)),          # + pre-activation
-    (_node("dense", activation="gelu"), Saved((0,), False, 2)),           # + 1 more tensor
+    (_node("dense", activation="gelu"), Saved((0,), False, 3)),           # x/sqrt2, 1+erf, x/2
     (_node("dense", activation="hard_sigmoid"), Saved((0,), False, 1)),
     (_node("conv", activation="linear", groups=1), Saved((0,), False, 0)),
     (_node("conv", activation="sigmoid", groups=2), Saved((), True, 0, private_input=1)),
     (_node("conv", activation="swish", groups=2), Saved((), False, 1, private_input=1)),
     (_node("depthwise_conv", activation="relu6", groups=4), Saved((0,), True, 0)),
+    # separable: + its depthwise step's output (the input's size x multiplier / strides)
+    (_node("separable_conv", activation="relu", strides=(1, 1), depth_multiplier=1),
+     Saved((0,), True, 0, private_input=1)),
+    (_node("separable_conv", activation="linear", strides=(2, 2), depth_multiplier=2),
+     Saved((0,), False, 0, private_input=0.5)),
     # standalone activations: output or input per the table
     (_node("activation", fn="relu"), Saved((), True, 0)),
     (_node("activation", fn="swish"), Saved((0,), False, 0)),
     (_node("activation", fn="hard_swish"), Saved((0,), False, 2)),
+    (_node("activation", fn="gelu"), Saved((), False, 3)),  # not its input: 3 of its own
     (_node("activation", fn="hard_sigmoid"), Saved((), False, 1)),
     (_node("activation", fn="linear"), Saved()),
     (_node("batch_norm"), Saved((0,))),
@@ -210,3 +217,53 @@ def test_a_weighted_node_without_inputs():
     u = g.unsupported([], (4,), name="w", class_name="Weights", params=4, trainable_params=4)
     graph = g.build(g.dense(u, 2, name="d"))
     assert saved_elements_bytes(graph, {"w": 4, "d": 10}, 4) == 4 * 4  # w's output = d's input
+
+
+# ConvNeXt's depthwise grouped conv (its XLA call's buffer) and GELU
+
+
+def _grouped(channels: int, width: int, kernel: int = 7):
+    g = GraphBuilder("g")
+    x = g.dense(g.input((2, 2, channels)), channels, name="stem")
+    out = g.conv(x, channels, kernel, groups=channels // width, name="gconv")
+    return g.build(g.dense(g.global_avg_pool(out), 10, name="head")), out
+
+
+def test_depthwise_grouped_conv_holds_two_dense_filters():
+    graph, out = _grouped(96, 1)
+    node = graph.node(out)
+    # 2 x (7 x 7 x 96 x 96) floats, whatever the batch and the backend's conv kernels
+    expected = Workspace(0.0, 2 * 7 * 7 * 96 * 96 * 4)
+    assert xla_depthwise_conv_workspace(node, (2, 2, 96), 32, 4, 2) == expected
+    assert xla_depthwise_conv_workspace(node, (2, 2, 96), 1, 4, 2) == expected
+    assert eigen_conv_workspace(node, (2, 2, 96), 32, 4, 2) == expected
+    assert WORKSPACE_RULES["onednn"]["conv"] is xla_depthwise_conv_workspace
+    assert "conv" not in WORKSPACE_RULES["gpu"]
+    # 8 (and 2, 4) channels per group: measured nothing; an ungrouped conv neither on oneDNN
+    wide, wide_out = _grouped(96, 8)
+    assert xla_depthwise_conv_workspace(wide.node(wide_out), (2, 2, 96), 32, 4, 2) == Workspace()
+    g = GraphBuilder("c")
+    plain = g.conv(g.input((8, 8, 16)), 16, 3)
+    assert xla_depthwise_conv_workspace(g.build(plain).node(plain), (8, 8, 16), 32, 4,
+                                        2) == Workspace()
+
+
+def test_the_buffer_counts_once_at_the_grouped_convs_backward_step():
+    graph, _ = _grouped(64, 1)
+    trainable = {n.name: 1 for n in graph.nodes if n.op in ("dense", "conv")}
+    cpu = training_curve(graph, trainable, 4, 2.0, backend="onednn", batch_size=8)
+    gpu = training_curve(graph, trainable, 4, 2.0, backend="gpu", batch_size=8)
+    extra = [c[1] - g[1] for c, g in zip(cpu, gpu) if c != g]
+    assert extra == [2 * 7 * 7 * 64 * 64 * 4]
+    assert [c[0] for c in cpu] == [g[0] for g in gpu]  # per-example activations unchanged
+
+
+def test_gelu_keeps_three_tensors_of_its_size_not_its_input():
+    g = GraphBuilder("m")
+    h = g.dense(g.input((16,)), 32, name="h")
+    act = g.act(h, "gelu", name="act")
+    graph = g.build(g.dense(act, 4, name="out"))
+    prof = profile(graph)
+    # per example, float32: the input (dense h reads it) 16, h is not kept (GELU does not read
+    # it, its own three are private), 3 x 32 for GELU, its output 32 (dense out reads it)
+    assert prof.saved_activation_bytes(1) == 4 * (16 + 3 * 32 + 32)

@@ -1,7 +1,8 @@
 """The backend table of docs/costs.md: predicted versus measured training peaks per CPU backend.
 
-Every preset a sweep file measures memory for (``bench/sweeps/catalogue.toml``: the presets up
-to 30 M parameters, at the sweep's input sizes), at each batch size, is measured through
+Every preset the sweep files measure memory for (``bench/sweeps/catalogue.toml`` and
+``families.toml``: the presets up to 30 M parameters, at the sweeps' input sizes), at each
+batch size, is measured through
 ``archscale.bench`` once per backend: ``TF_ENABLE_ONEDNN_OPTS`` is set here to ``1`` (oneDNN)
 or ``0`` (Eigen) before the runner starts its processes, which inherit it, and the memory jobs
 carry the backend in their key (``archscale.runner.jobs``), so both land in the same store.
@@ -30,19 +31,28 @@ BOUND = 0.15
 #: measured in ``processes`` fresh processes, the others in one: peaks under ~10 MB move by
 #: up to +-15 % from process to process (allocator reuse, thread scheduling).
 SMALL_BYTES = 10 << 20
+#: Why a row misses ``BOUND`` (``"preset/batch"`` -> the table's note column).
+NOTES = {
+    "tcn/1": "Eigen: each dilated conv (run as space-to-batch) fills a ~26 MB im2col buffer "
+             "in both gradients; how many are live at once is TensorFlow's scheduling (4 "
+             "processes: 59.1 to 69.5 MiB); the model counts two",
+}
 
 
-def memory_presets(sweep_path: str) -> list[tuple[str, tuple[int, ...] | None]]:
-    """``(preset, input_shape or None)`` of every ``[[arch]]`` entry measuring memory."""
-    data = tomllib.loads(Path(sweep_path).read_text(encoding="utf-8"))
+def memory_presets(sweep_paths: str | Sequence[str]) -> list[tuple[str, tuple[int, ...] | None]]:
+    """``(preset, input_shape or None)`` of every ``[[arch]]`` entry measuring memory, over
+    one sweep file or several (in order, each pair once)."""
+    paths = [sweep_paths] if isinstance(sweep_paths, str) else list(sweep_paths)
     out: list[tuple[str, tuple[int, ...] | None]] = []
-    for entry in data.get("arch", []):
-        if "memory" not in entry.get("measure", []):
-            continue
-        names = entry["preset"] if isinstance(entry["preset"], list) else [entry["preset"]]
-        shape = entry.get("set", {}).get("input_shape")
-        out += [(n, tuple(shape) if shape else None) for n in names]
-    return out
+    for path in paths:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        for entry in data.get("arch", []):
+            if "memory" not in entry.get("measure", []):
+                continue
+            names = entry["preset"] if isinstance(entry["preset"], list) else [entry["preset"]]
+            shape = entry.get("set", {}).get("input_shape")
+            out += [(n, tuple(shape) if shape else None) for n in names]
+    return list(dict.fromkeys(out))
 
 
 def _sweep(presets: Sequence[tuple[str, tuple[int, ...] | None]], batch_sizes: Sequence[int],
@@ -98,14 +108,15 @@ def _cell(runs: Sequence[Mapping[str, Any]], predicted: int, kind: str) -> dict[
             "error_pct": 100.0 * (predicted / measured - 1.0)}
 
 
-def backend_table(sweep_path: str, batch_sizes: Sequence[int] = (1, 32),
+def backend_table(sweep_paths: str | Sequence[str], batch_sizes: Sequence[int] = (1, 32),
                   backends: Sequence[str] = ("onednn", "eigen"), store: str = "memtable", *,
                   optimizer: str = "adam", jobs: int = 1,
                   processes: int = 1) -> list[dict[str, Any]]:
     """One row per (preset, batch size): per backend the training and inference peaks.
 
     Args:
-        sweep_path: The sweep file whose memory presets and input sizes are tabled.
+        sweep_paths: The sweep file (or files) whose memory presets and input sizes are
+            tabled.
         batch_sizes: Batch sizes.
         backends: ``onednn`` and/or ``eigen`` (each measured with its
             ``TF_ENABLE_ONEDNN_OPTS``).
@@ -120,7 +131,7 @@ def backend_table(sweep_path: str, batch_sizes: Sequence[int] = (1, 32),
         ``b``, ``train_<b>`` and ``inference_<b>``: ``{"predicted", "measured", "error_pct"}``
         (bytes) or ``{"error": message}``.
     """
-    presets = memory_presets(sweep_path)
+    presets = memory_presets(sweep_paths)
     runs = measure_backends(presets, batch_sizes, backends, store, optimizer=optimizer,
                             jobs=jobs, processes=processes)
     table: list[dict[str, Any]] = []

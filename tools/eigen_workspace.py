@@ -2,7 +2,8 @@
 
 ``TF_ENABLE_ONEDNN_OPTS=0 python tools/eigen_workspace.py '[{"n": 32, "h": 32, "w": 32,
 "c": 16, "kh": 3, "kw": 3, "f": 16, "s": 1}]'`` runs, for each configuration (batch ``n``,
-input ``h x w x c``, kernel ``kh x kw``, ``f`` filters, stride ``s``, ``pad`` SAME or VALID),
+input ``h x w x c``, kernel ``kh x kw``, ``f`` filters, stride ``s``, dilation ``d`` (1), ``pad``
+SAME or VALID),
 one ``Conv2D``, one ``Conv2DBackpropInput`` and one ``Conv2DBackpropFilter`` call, and prints
 for each the allocator's peak during the call minus what it held before and the call's result
 (bytes): what the kernel holds besides its operands. The process uses the counting BFC
@@ -39,21 +40,22 @@ def measure(configs: list[dict]) -> list[dict]:
     reserve_allocator(1 << 30)
     rows = []
     for cfg in configs:
-        s, pad = cfg.get("s", 1), cfg.get("pad", "SAME")
-        strides = [1, s, s, 1]
+        s, pad, d = cfg.get("s", 1), cfg.get("pad", "SAME"), cfg.get("d", 1)
+        strides, dilations = [1, s, s, 1], [1, d, d, 1]
         x = tf.random.normal((cfg["n"], cfg["h"], cfg["w"], cfg["c"]))
         k = tf.random.normal((cfg["kh"], cfg["kw"], cfg["c"], cfg["f"]))
-        dy = tf.random.normal(tf.nn.conv2d(x, k, s, pad).shape)
+        dy = tf.random.normal(tf.nn.conv2d(x, k, s, pad, dilations=d).shape)
         raw = tf.raw_ops
         rows.append({**cfg, "out": list(dy.shape), "threads": usable_cores(),
                      "forward": _extra(tf, lambda a, b: raw.Conv2D(
-                         input=a, filter=b, strides=strides, padding=pad), x, k),
+                         input=a, filter=b, strides=strides, padding=pad,
+                         dilations=dilations), x, k),
                      "input_grad": _extra(tf, lambda a, b: raw.Conv2DBackpropInput(
                          input_sizes=tf.constant(x.shape), filter=a, out_backprop=b,
-                         strides=strides, padding=pad), k, dy),
+                         strides=strides, padding=pad, dilations=dilations), k, dy),
                      "filter_grad": _extra(tf, lambda a, b: raw.Conv2DBackpropFilter(
                          input=a, filter_sizes=tf.constant(k.shape), out_backprop=b,
-                         strides=strides, padding=pad), x, dy)})
+                         strides=strides, padding=pad, dilations=dilations), x, dy)})
     return rows
 
 

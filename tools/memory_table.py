@@ -6,10 +6,11 @@ each in a fresh process of the runner's) and prints a Markdown table (``--json``
 ``--processes N`` repeats the whole measurement N times, into N throw-away stores, and reports
 the median of each peak (peaks under ~10 MB move by up to +-10 % between processes).
 
-``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --batch-sizes 1 32
---backends onednn eigen --store memtable --processes 3 --jobs 2 --doc docs/costs.md`` is the
-backend table of docs/costs.md (``backend_table``; ``--doc`` writes it between the file's
-``memory-backends`` markers): every memory preset of the sweep file at its input size, each batch
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --sweep
+bench/sweeps/families.toml --batch-sizes 1 32 --backends onednn eigen --store memtable
+--processes 3 --jobs 2 --doc docs/costs.md`` is the backend table of docs/costs.md
+(``backend_table``; ``--doc`` writes it between the file's ``memory-backends`` markers): every
+memory preset of the sweep files (``--sweep`` repeats) at its input size, each batch
 size, measured per backend (the runner's processes inherit ``TF_ENABLE_ONEDNN_OPTS``, set here
 per backend) into the stores under ``--store`` (``run0.db``, ...: re-running resumes, skipping
 stored jobs; presets under 10 MB in ``--processes`` fresh processes, the median reported).
@@ -27,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from backend_table import backend_table, format_backend_table
+from backend_table import NOTES, backend_table, format_backend_table
 
 from archscale.profiling import profile
 from archscale.reference_archs.registry import preset
@@ -154,7 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1,
                         help="fresh processes per preset; the median is reported")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--sweep", help="the backend table over this sweep file's presets")
+    parser.add_argument("--sweep", action="append", default=[],
+                        help="the backend table over this sweep file's memory presets "
+                             "(repeatable: the union, in order)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--backends", nargs="+", default=["onednn", "eigen"])
     parser.add_argument("--store", default="memtable", help="folder of the resumable stores")
@@ -166,9 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = backend_table(args.sweep, args.batch_sizes, args.backends, args.store,
                              optimizer=args.optimizer, jobs=args.jobs,
                              processes=args.processes)
-        text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows)
+        text = json.dumps(rows, indent=1) if args.json else format_backend_table(rows, NOTES)
         if args.doc:
-            _write_between_markers(Path(args.doc), format_backend_table(rows))
+            _write_between_markers(Path(args.doc), format_backend_table(rows, NOTES))
         print(text)
         return 0
     overrides = dict((k, _parse_shape(v)) for k, v in (s.split("=", 1) for s in args.input))

@@ -28,7 +28,8 @@ from archscale.saved_rules import (SavedRule, saved_activation, saved_all_inputs
                                    saved_all_inputs_and_output, saved_broadcast,
                                    saved_dropout_mask, saved_input, saved_input_and_output,
                                    saved_layer_norm, saved_max_pool,
-                                   saved_multi_head_attention, saved_nothing, saved_weighted)
+                                   saved_multi_head_attention, saved_nothing, saved_separable,
+                                   saved_weighted)
 from archscale.shapes import (ShapeRule, shape_attention, shape_broadcast, shape_channel_pad,
                               shape_concat, shape_conv, shape_conv_transpose, shape_dense,
                               shape_depthwise, shape_einsum, shape_elementwise,
@@ -142,7 +143,7 @@ OP_RULES: Mapping[str, OpRules] = {
         "2 per element (subtract mean, divide by std)"),
     "separable_conv": OpRules(
         "filters, kernel, strides, padding, dilation, depth_multiplier, use_bias, activation",
-        shape_separable, cost_separable, saved_weighted, _WEIGHTED_FLOPS, weighted=True),
+        shape_separable, cost_separable, saved_separable, _WEIGHTED_FLOPS, weighted=True),
     "conv_transpose": OpRules(
         "filters, kernel, strides, padding, output_padding, dilation, use_bias, activation",
         shape_conv_transpose, cost_conv_transpose, saved_weighted, _WEIGHTED_FLOPS,

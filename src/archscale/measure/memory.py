@@ -32,8 +32,8 @@ GPU); a job keyed with another backend is refused, and every row says which
 (``memory_backend``).
 
 Run ``python tools/memory_table.py mlp resnet20 --batch-size 32`` for an error table, and
-``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml`` for the README's table of
-both CPU backends.
+``python tools/memory_table.py --sweep bench/sweeps/catalogue.toml --sweep
+bench/sweeps/families.toml`` for docs/costs.md's table of both CPU backends.
 """
 
 from __future__ import annotations
