@@ -70,6 +70,8 @@ COLUMNS: tuple[Column, ...] = (
     _c("train_peak_rel_error", "float", "predicted / measured - 1 (training)"),
     _c("memory_backend", "str", "kernels the memory columns are for: onednn, eigen or gpu",
        True),
+    _c("memory_predicted_by", "str", "the predicted peaks: the current rules (recomputed from "
+       "the spec when the report is made) or the rules at run time (no spec)"),
     _c("latency_ms_min", "float", "fastest inference of a batch, ms"),
     _c("latency_ms_median", "float", "median inference latency of a batch, ms"),
     _c("latency_ms_mean", "float", "mean inference latency, ms"),

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from archscale.reporting.predictions import refresh_memory_predictions
 from archscale.reporting.schema import ReportError
 from archscale.runner.store import StoreReadError, open_reader
 
@@ -38,7 +39,8 @@ class Source:
 
 
 def load_store(path: str) -> Source:
-    """Read every result of a store (without writing to it).
+    """Read every result of a store (without writing to it); memory rows get their predicted
+    peaks from the current memory model (``predictions.refresh_memory_predictions``).
 
     Raises:
         ReportError: no such file, not an archscale store, or no results at all.
@@ -60,7 +62,7 @@ def load_store(path: str) -> Source:
         rows.append(row)
         if job is not None and isinstance(row, dict) and "job_key" in row:
             jobs[row["job_key"]] = job
-    return Source("store", path, rows, jobs, runs)
+    return Source("store", path, refresh_memory_predictions(rows, jobs), jobs, runs)
 
 
 # ---------------------------------------------------------------------------------------------
