@@ -5,14 +5,20 @@ A block is multi-head self-attention (``width / heads`` per head, Keras
 ``MultiHeadAttention``: query, key and value projections with biases and an output
 projection, ``4 (width^2 + width)`` params) and an MLP of ``mlp_ratio x width`` GELU units,
 each with a residual connection and a LayerNormalization (before the sub-layer for ``pre``,
-after the addition for ``post``), and dropout after each sub-layer when set.
+after the addition for ``post``), and dropout after each sub-layer when set. ``EncoderPlan`` is
+the scaling plan both families' plans build on (blocks and 64-wide heads).
 """
 
 from __future__ import annotations
 
 from archscale.errors import SpecError
 from archscale.graph import GraphBuilder
+from archscale.reference_archs.scaling_plan import Knobs, Plan, clamp
 from archscale.specs import check_choice, check_positive_int
+
+#: Channels per attention head of the plans' encoders, and the most blocks and heads they use.
+HEAD_WIDTH = 64
+MAX_KNOB = 12
 
 NORMS = ("pre", "post")
 
@@ -80,3 +86,23 @@ def pool_sequence(g: GraphBuilder, x: str, pooling: str) -> str:
     first = g.layer("slice", x, name="cls_select", index=((0, 1, 1),),
                     crop=((0, length - 1),))
     return g.reshape(first, (width,), name="cls_flatten")
+
+
+class EncoderPlan(Plan):
+    """Scaling plan of an encoder of 64-wide heads: knobs ``(blocks, heads)``, each 1-12
+    (width = 64 x heads). A family sets ``bounds`` and implements ``knobs_at``, ``spec``,
+    ``describe`` and ``table``."""
+
+    axes = ("depth", "width")
+
+    def move_names(self) -> tuple[str, ...]:
+        return ("one more block", f"width + {HEAD_WIDTH} (one more head)")
+
+    def move(self, knobs: Knobs, index: int) -> Knobs | None:
+        if knobs[index] >= MAX_KNOB:
+            return None
+        return tuple(k + (i == index) for i, k in enumerate(knobs))
+
+    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
+        return (int(clamp(round(knobs[0] * depth), 1, MAX_KNOB)),
+                int(clamp(round(knobs[1] * width), 1, MAX_KNOB)))

@@ -19,10 +19,11 @@ from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.encoder import check_encoder, encoder_block, pool_sequence
+from archscale.reference_archs.encoder import (EncoderPlan, check_encoder, encoder_block,
+                                               pool_sequence)
 from archscale.reference_archs.layout_rules import EMBEDDING_SOURCE
 from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
-from archscale.reference_archs.scaling_plan import Knobs, Plan, Step, clamp
+from archscale.reference_archs.scaling_plan import Knobs, Step, clamp
 from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_positive_int,
                              check_positive_number)
 
@@ -113,12 +114,11 @@ def build_transformer(spec: TransformerSpec) -> Graph:
     return g.build(x)
 
 
-class TransformerPlan(Plan):
+class TransformerPlan(EncoderPlan):
     """A pre-norm encoder with 64-wide heads; knobs: blocks (1-12) and width (64-768 in
     steps of 64, heads = width / 64). Token tasks get an Embedding front end."""
 
     family = variant = "transformer"
-    axes = ("depth", "width")
 
     def __init__(self, task: Task) -> None:
         super().__init__(task)
@@ -140,18 +140,6 @@ class TransformerPlan(Plan):
                                vocab=self.vocab, width=width, depth=knobs[0],
                                heads=knobs[1], dropout=dropout,
                                output_activation=self.output_activation)
-
-    def move_names(self) -> tuple[str, ...]:
-        return ("one more block", "width + 64 (one more head)")
-
-    def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        if knobs[index] >= 12:
-            return None
-        return tuple(k + (i == index) for i, k in enumerate(knobs))
-
-    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return (int(clamp(round(knobs[0] * depth), 1, 12)),
-                int(clamp(round(knobs[1] * width), 1, 12)))
 
     def describe(self, knobs: Knobs) -> str:
         front = f"embedding of {self.vocab:,} tokens, " if self.vocab else ""

@@ -18,9 +18,10 @@ from typing import Any
 
 from archscale.errors import SpecError
 from archscale.graph import ACTIVATIONS, Graph, GraphBuilder
-from archscale.reference_archs.encoder import check_encoder, encoder_block, pool_sequence
+from archscale.reference_archs.encoder import (EncoderPlan, check_encoder, encoder_block,
+                                               pool_sequence)
 from archscale.reference_archs.registry import Family, Preset, Published, ScalingFields
-from archscale.reference_archs.scaling_plan import Knobs, Plan, Step, clamp
+from archscale.reference_archs.scaling_plan import Knobs, Step, clamp
 from archscale.specs import (ArchSpec, Task, check_choice, check_fraction, check_image_input,
                              check_positive_int)
 
@@ -103,12 +104,11 @@ def patch_size_for(side: int) -> int:
     return 16 if side >= 224 else max(2, min(16, side // 8))
 
 
-class ViTPlan(Plan):
+class ViTPlan(EncoderPlan):
     """ViT with 64-wide heads and 12 blocks; knobs: width (64-768 in steps of 64, heads =
     width / 64) and blocks (ViT-Ti/S/B: 12)."""
 
     family = variant = "vit"
-    axes = ("depth", "width")
 
     def __init__(self, task: Task) -> None:
         super().__init__(task)
@@ -132,18 +132,6 @@ class ViTPlan(Plan):
                        patch_size=self.patch, width=64 * knobs[1], depth=knobs[0],
                        heads=knobs[1], dropout=dropout,
                        output_activation=self.output_activation)
-
-    def move_names(self) -> tuple[str, ...]:
-        return ("one more block", "width + 64 (one more head)")
-
-    def move(self, knobs: Knobs, index: int) -> Knobs | None:
-        if knobs[index] >= 12:
-            return None
-        return tuple(k + (i == index) for i, k in enumerate(knobs))
-
-    def scale(self, knobs: Knobs, width: float, depth: float) -> Knobs:
-        return (int(clamp(round(knobs[0] * depth), 1, 12)),
-                int(clamp(round(knobs[1] * width), 1, 12)))
 
     def describe(self, knobs: Knobs) -> str:
         return (f"ViT, {self.patch} px patches, {knobs[0]} blocks, width {64 * knobs[1]}, "
