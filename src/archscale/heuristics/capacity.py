@@ -25,7 +25,7 @@ from archscale.training_recipe import Recipe
 #: body, like the head: its size follows the vocabulary, and each sample updates only the rows
 #: of its own tokens). vector and sequence use ``signal_capacity`` instead (``--params-per-sample``
 #: still sets a plain ratio for every modality).
-PARAMS_PER_SAMPLE = {"vector": 4.0, "sequence": 4.0, "image": 25.0, "tokens": 4.0}
+PARAMS_PER_SAMPLE = {"image": 25.0, "tokens": 4.0}
 
 #: Modalities sized by ``signal_capacity`` (the MLP and 1-D CNN families).
 SIGNAL_MODALITIES = ("vector", "sequence")
@@ -123,11 +123,9 @@ def capacity_range(samples: int, modality: str, classes: int = 1,
     Returns:
         ``(low, high)`` body-parameter counts.
     """
-    if params_per_sample is None and modality in SIGNAL_MODALITIES:
-        high = signal_capacity(samples, classes)
-    else:
-        ratio = PARAMS_PER_SAMPLE[modality] if params_per_sample is None else params_per_sample
-        high = max(MIN_BODY_PARAMS, ratio * samples)
+    ratio = CapacityRule(params_per_sample).ratio(modality)
+    high = signal_capacity(samples, classes) if ratio is None \
+        else max(MIN_BODY_PARAMS, ratio * samples)
     return int(round(high * RANGE_FRACTION)), int(round(high))
 
 

@@ -11,7 +11,7 @@ from archscale.heuristics.advice import MIN_CONV_SIDE, NAMED_WITHIN, RAW_SIGNAL_
 from archscale.heuristics.capacity import (CIFAR_DECAY, DECAY_ANCHORS, DROPOUT_ANCHORS,
                                            MIN_BODY_PARAMS, PARAMS_PER_SAMPLE, RMSPROP_DECAY,
                                            SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE,
-                                           SIGNAL_MODALITIES, SIGNAL_SCALE, capacity_range)
+                                           SIGNAL_SCALE, capacity_range)
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
 from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
@@ -21,8 +21,7 @@ def rule_rows() -> list[tuple[str, str, str]]:
     """``(step, rule, source)`` rows, numbers read from the code."""
     (d0, v0), (d1, v1) = DROPOUT_ANCHORS
     (w0, y0), (w1, y1) = DECAY_ANCHORS
-    ratios = ", ".join(f"{k} {v:g}" for k, v in PARAMS_PER_SAMPLE.items()
-                       if k not in SIGNAL_MODALITIES)
+    ratios = ", ".join(f"{k} {v:g}" for k, v in PARAMS_PER_SAMPLE.items())
     return [
         ("modality", "rank of `--input`: 1 vector, 2 sequence, 3 image; `--modality tokens "
                      "--vocab N` for integer token IDs", "-"),
