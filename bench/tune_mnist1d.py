@@ -144,7 +144,9 @@ def main() -> int:
     parser.add_argument("--out", default="bench/results/tune_mnist1d.json")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    proposal = archscale.propose(TASK)
+    data = load_dataset("mnist1d")
+    proposal = archscale.propose(TASK, capacity=archscale.CapacityRule(
+        headroom=archscale.probe_data(data.x_train, data.y_train).headroom))  # what tune does
     results: dict[str, Any] = {"task": "mnist1d --input 40 --classes 10 --samples 4000",
                                "proposal": proposal.description, "trials": args.trials,
                                "recipe": proposal.recipe.to_dict(), "seeds": {}}
@@ -152,7 +154,7 @@ def main() -> int:
     for seed in args.seeds:
         with Store(db) as store:
             base = baseline_search(proposal, seed, args.trials, args.work, store)
-        tuned = archscale.tune(TASK, dataset="mnist1d", tuner="bayesian", trials=args.trials,
+        tuned = archscale.tune(proposal, dataset="mnist1d", tuner="bayesian", trials=args.trials,
                                seed=seed, db=db, directory=args.work)
         tuned_trials = [t.to_dict() for t in tuned.trials]
         ok = [t for t in tuned_trials if t["status"] == "ok"]

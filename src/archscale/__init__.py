@@ -20,6 +20,8 @@ from archscale.costs import LayerRow, Profile, profile_graph
 from archscale.errors import (ArchscaleError, InputFileError, ShapeError, SpecError,
                               UnsupportedModelError)
 from archscale.graph import Graph, GraphBuilder, Node
+from archscale.heuristics.capacity import CapacityRule
+from archscale.heuristics.difficulty import DataProbe, probe_data
 from archscale.heuristics.propose import propose
 from archscale.profiling import build, load_spec, profile
 from archscale.reference_archs.registry import (build_graph, list_presets, preset,
@@ -33,10 +35,11 @@ _LAZY = {"bench": "archscale.runner.api", "report": "archscale.reporting.report_
          "tune": "archscale.tuning.api", "inspect": "archscale.inspection.api"}
 
 __all__ = [
-    "ArchSpec", "ArchscaleError", "Budget", "Graph", "GraphBuilder", "InputFileError",
-    "LayerRow", "Node", "Profile", "ShapeError", "SpecError", "Task", "UnsupportedModelError",
-    "__version__", "bench", "build", "build_graph", "inspect", "list_presets", "load_spec",
-    "preset", "profile", "profile_graph", "propose", "report", "spec_from_dict", "tune",
+    "ArchSpec", "ArchscaleError", "Budget", "CapacityRule", "DataProbe", "Graph",
+    "GraphBuilder", "InputFileError", "LayerRow", "Node", "Profile", "ShapeError", "SpecError",
+    "Task", "UnsupportedModelError", "__version__", "bench", "build", "build_graph", "inspect",
+    "list_presets", "load_spec", "preset", "probe_data", "profile", "profile_graph", "propose",
+    "report", "spec_from_dict", "tune",
 ]
 
 

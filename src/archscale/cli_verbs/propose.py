@@ -79,7 +79,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "B4-like)")
     task.add_argument("--params-per-sample", metavar="N",
                       help="body parameters per training sample of the capacity default "
-                           "(default: 25 images, 4 vectors and sequences)")
+                           "(default: 25 images; vectors and sequences 6 x class pairs x "
+                           "samples^0.75)")
+    task.add_argument("--probe", metavar="DATASET",
+                      help="probe the training data (a built-in dataset name or npz:PATH): "
+                           "how much a linear classifier and nearest neighbours leave "
+                           "unsolved scales the capacity default; --input, --classes and "
+                           "--samples default to the dataset's")
+    task.add_argument("--headroom", metavar="H",
+                      help="a probe's headroom (0..1) given directly, instead of --probe")
     task.add_argument("--capacity", choices=("on", "off"), default="on",
                       help="'off' drops the data-derived capacity default (it only applies "
                            "without a user budget anyway)")
@@ -174,8 +182,10 @@ def whole_count(text: str, option: str) -> int:
     return value
 
 
-def propose_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``max_resolution`` and ``capacity`` keyword arguments of ``propose`` from the options.
+def propose_options(args: argparse.Namespace,
+                    headroom: float | None = None) -> dict[str, Any]:
+    """``max_resolution`` and ``capacity`` keyword arguments of ``propose`` from the options
+    (``headroom``: from ``probe_option``).
 
     Raises:
         ArchscaleError: a malformed ``--params-per-sample`` (exit code 2).
@@ -186,7 +196,60 @@ def propose_options(args: argparse.Namespace) -> dict[str, Any]:
     ratio = None if args.params_per_sample is None else \
         parse_positive_float(args.params_per_sample, "--params-per-sample")
     return {"max_resolution": args.max_resolution,
-            "capacity": CapacityRule(ratio, args.capacity == "on")}
+            "capacity": CapacityRule(ratio, args.capacity == "on", headroom)}
+
+
+def _headroom_option(text: str) -> float:
+    from archscale.heuristics.difficulty import check_headroom
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = text  # type: ignore[assignment]
+    try:
+        return check_headroom(value, "--headroom")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def probe_option(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Run ``--probe DATASET`` (filling ``--input/--classes/--samples`` from the dataset when
+    they are missing), or read ``--headroom``; ``None`` with neither.
+
+    Returns:
+        ``{"headroom": ..., "probe": DataProbe dict or None, "dataset": name or None}``.
+
+    Raises:
+        ArchscaleError: both options, a malformed headroom, an unknown dataset or one whose
+            shape, classes or samples contradict the options (exit code 2).
+    """
+    if args.probe is not None and args.headroom is not None:
+        raise UsageError("give --probe DATASET or --headroom H, not both. Received: "
+                         f"--probe={args.probe!r} --headroom={args.headroom!r}")
+    if args.headroom is not None:
+        return {"headroom": _headroom_option(args.headroom), "probe": None, "dataset": None}
+    if args.probe is None:
+        return None
+    from archscale.heuristics.difficulty import probe_data
+    from archscale.measure.datasets import load_dataset
+    from archscale.runner.dataset_entries import parse_dataset
+
+    desc = parse_dataset(args.probe, "--probe")
+    data = load_dataset(desc["name"], **desc["options"])
+    shape, samples = "x".join(map(str, data.input_shape)), len(data.y_train)
+    for option, value, theirs in (("--input", args.input, shape),
+                                  ("--classes", args.classes, data.classes),
+                                  ("--samples", args.samples, samples)):
+        given = None if value is None else (
+            "x".join(map(str, parse_shape(value, option))) if option == "--input" else
+            value if option == "--classes" else whole_count(value, option))
+        if given is not None and given != theirs:
+            raise UsageError(f"{option} must match --probe dataset {data.name!r} ({theirs}). "
+                             f"Received: {option}={value}")
+    args.input, args.classes, args.samples = args.input or shape, data.classes, \
+        args.samples or str(samples)
+    probe = probe_data(data.x_train, data.y_train)
+    return {"headroom": probe.headroom, "probe": probe.to_dict(), "dataset": data.name}
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
@@ -206,6 +269,17 @@ def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
     return {"path": str(path), **rates.to_dict()}
 
 
+def _probe_line(probed: dict[str, Any]) -> str:
+    from archscale.heuristics.difficulty import NEIGHBOURS
+
+    p = probed["probe"]
+    return (f"probe of {probed['dataset']} ({p['holdout']} held-out of the training examples): "
+            f"linear {100 * p['linear_accuracy']:.1f} %, {NEIGHBOURS}-nearest-neighbour "
+            f"{100 * p['neighbour_accuracy']:.1f} %, majority class "
+            f"{100 * p['majority_accuracy']:.1f} % -> headroom {p['headroom']:.3f}, capacity "
+            f"x{p['factor']:.2f}\n")
+
+
 def _write_spec(path: str, text: str) -> None:
     from archscale.errors import InputFileError
 
@@ -222,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0, or 1 when ``--verify`` could not make the proposal fit the latency budget.
     """
+    probed = probe_option(args)
     if args.input is None:
         if not args.calibrate:
             raise UsageError("--input is required (or --calibrate alone). Received: no --input")
@@ -234,7 +309,8 @@ def run(args: argparse.Namespace) -> int:
     from archscale.heuristics.propose import propose
     from archscale.measure.latency_calibration import verify
 
-    proposal = propose(task, budget, **propose_options(args))
+    proposal = propose(task, budget, **propose_options(
+        args, None if probed is None else probed["headroom"]))
     if args.verify:
         from archscale.measure.tensorflow_import import import_tensorflow
 
@@ -246,10 +322,14 @@ def run(args: argparse.Namespace) -> int:
         data = proposal.to_dict()
         if calibration is not None:
             data["calibration"] = calibration
+        if probed is not None and probed["probe"] is not None:
+            data["probe"] = {"dataset": probed["dataset"], **probed["probe"]}
         print_json(data)
     else:
         from archscale.heuristics.design_note import design_note
 
+        if probed is not None and probed["probe"] is not None:
+            print(_probe_line(probed))
         print(design_note(proposal))
         if args.out:
             print(f"\nspec written to {args.out} (archscale profile {args.out})")

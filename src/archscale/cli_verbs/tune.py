@@ -75,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                         help="do not make the proposal the first trial: the oracle draws its "
                              "first trial like any other (the unseeded baseline)")
+    search.add_argument("--no-probe", dest="probe", action="store_false",
+                        help="size the proposal from --input/--classes/--samples alone, "
+                             "without probing the dataset's headroom (see 'archscale propose "
+                             "--probe')")
     search.add_argument("--db", default="archscale.db", metavar="PATH",
                         help="result store for the trained trials (default: archscale.db)")
     search.add_argument("--dir", default="archscale_tune", metavar="DIR",
@@ -203,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
 
     import_tensorflow()
     result = tune(start, budget, dataset=args.dataset, tuner=args.tuner, trials=args.trials,
-                  epochs=args.epochs, seed=args.seed, warm_start=args.warm_start, db=args.db,
+                  epochs=args.epochs, seed=args.seed, warm_start=args.warm_start,
+                  probe=args.probe, db=args.db,
                   directory=args.dir, executor=args.executor, executor_options=options)
     if args.json:
         print_json(result.to_dict())

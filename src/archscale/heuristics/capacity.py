@@ -11,7 +11,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from archscale.heuristics.difficulty import DIFFICULTY_SOURCE, check_headroom, headroom_factor
 from archscale.reference_archs.registry import families
+from archscale.specs import Task
 from archscale.training_recipe import Recipe
 
 #: Default body parameters (everything but the classifier head) per training sample: the
@@ -55,19 +57,40 @@ CAPACITY_SOURCE = ("advisory default, body parameters (the classifier head and a
                    "nets generalise too (Zhang et al. 2017; Nakkiran et al. 2019)")
 
 
+#: Modalities a headroom probe applies to (token IDs are not points in a feature space).
+PROBED_MODALITIES = ("vector", "sequence", "image")
+
+
 @dataclass(frozen=True)
 class CapacityRule:
-    """How the data-derived capacity applies (``--params-per-sample``, ``--capacity off``).
+    """How the data-derived capacity applies (``--params-per-sample``, ``--capacity off``,
+    ``--probe`` / ``--headroom``).
 
     Attributes:
         params_per_sample: Body parameters per training sample, for every modality (default:
             ``signal_capacity`` for vector and sequence inputs, else the modality's
             ``PARAMS_PER_SAMPLE``).
         enabled: ``False`` drops the capacity default entirely (``--capacity off``).
+        headroom: The data's headroom (``archscale.heuristics.difficulty.probe_data``): the
+            default capacity is multiplied by ``headroom_factor(headroom)``; ``None`` (no
+            probe) leaves it as it is. A user's ``params_per_sample`` is taken as given.
     """
 
     params_per_sample: float | None = None
     enabled: bool = True
+    headroom: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.headroom is not None:
+            object.__setattr__(self, "headroom", check_headroom(self.headroom))
+
+    def factor(self, modality: str) -> float:
+        """The headroom factor on this modality's default capacity (1 without a probe, with
+        the user's own ratio, or for token inputs)."""
+        if self.headroom is None or self.params_per_sample is not None \
+                or modality not in PROBED_MODALITIES:
+            return 1.0
+        return headroom_factor(self.headroom)
 
     def ratio(self, modality: str) -> float | None:
         """The user's body parameters per sample, else the modality's fixed ratio, else
@@ -82,7 +105,7 @@ def class_pairs(classes: int) -> int:
     return max(1, classes * (classes - 1) // 2)
 
 
-def signal_capacity(samples: int, classes: int) -> float:
+def signal_capacity(samples: int, classes: int, factor: float = 1.0) -> float:
     """Body parameters for a vector or sequence task (MLP, 1-D CNN) without a budget.
 
     ``SIGNAL_SCALE x class_pairs(classes) x samples ** SIGNAL_EXPONENT``, at most
@@ -95,21 +118,25 @@ def signal_capacity(samples: int, classes: int) -> float:
     Args:
         samples: Training samples.
         classes: Output classes (1 for regression).
+        factor: The headroom factor (``headroom_factor``), applied after the per-sample
+            ceiling and before the floor.
 
     Returns:
         Body parameters (a float, before rounding).
     """
     raw = SIGNAL_SCALE * class_pairs(classes) * max(samples, 1) ** SIGNAL_EXPONENT
-    return max(MIN_BODY_PARAMS, min(raw, SIGNAL_MAX_PER_SAMPLE * samples))
+    return max(MIN_BODY_PARAMS, min(raw, SIGNAL_MAX_PER_SAMPLE * samples) * factor)
 
 
 def capacity_range(samples: int, modality: str, classes: int = 1,
-                   params_per_sample: float | None = None) -> tuple[int, int]:
+                   params_per_sample: float | None = None,
+                   headroom: float | None = None) -> tuple[int, int]:
     """Suggested body-parameter range from the number of training samples.
 
     ``high = params_per_sample x samples`` (default: ``signal_capacity`` for vector and
-    sequence inputs, ``PARAMS_PER_SAMPLE[modality]`` per sample otherwise; at least 1,000),
-    ``low = high / 16``. It counts the body only: the classifier head (the last dense layer,
+    sequence inputs, ``PARAMS_PER_SAMPLE[modality]`` per sample otherwise, times the headroom
+    factor when the data were probed; at least 1,000), ``low = high / 16``. It counts the body
+    only: the classifier head (the last dense layer,
     ``classes x (features + 1)``) comes on top, so a 10,000-class head does not eat the body's
     share. It is advisory: ``propose`` uses ``high`` as the ceiling only when the user gives no
     budget of their own.
@@ -118,15 +145,43 @@ def capacity_range(samples: int, modality: str, classes: int = 1,
         samples: Training samples.
         modality: ``vector``, ``sequence``, ``image`` or ``tokens``.
         classes: Output units (the vector/sequence rule grows with the class pairs).
-        params_per_sample: Override of the ratio (``--params-per-sample``).
+        params_per_sample: Override of the ratio (``--params-per-sample``; the headroom
+            does not scale it).
+        headroom: The probed data's headroom (``--probe`` / ``--headroom``), or ``None``.
 
     Returns:
         ``(low, high)`` body-parameter counts.
+
+    Raises:
+        SpecError: a headroom outside [0, 1].
     """
-    ratio = CapacityRule(params_per_sample).ratio(modality)
-    high = signal_capacity(samples, classes) if ratio is None \
-        else max(MIN_BODY_PARAMS, ratio * samples)
+    rule = CapacityRule(params_per_sample, headroom=headroom)
+    ratio = rule.ratio(modality)
+    factor = rule.factor(modality)
+    high = signal_capacity(samples, classes, factor) if ratio is None \
+        else max(MIN_BODY_PARAMS, ratio * factor * samples)
     return int(round(high * RANGE_FRACTION)), int(round(high))
+
+
+def capacity_inputs(task: Task, rule: CapacityRule) -> dict[str, Any]:
+    """The capacity step's inputs (a proposal's rationale): the samples, the ratio or the
+    vector/sequence rule, and the probed headroom with its factor."""
+    ratio = rule.ratio(task.modality)
+    inputs: dict[str, Any] = {"samples": task.samples, "modality": task.modality}
+    if rule.headroom is not None:
+        inputs["headroom"] = rule.headroom
+        inputs["headroom_factor"] = round(rule.factor(task.modality), 4)
+    if ratio is not None:
+        return {**inputs, "body_params_per_sample": ratio}
+    return {**inputs, "classes": task.classes,
+            "rule": f"{SIGNAL_SCALE:g} x class pairs x samples^{SIGNAL_EXPONENT:g}, "
+                    f"at most {SIGNAL_MAX_PER_SAMPLE:g} per sample"
+                    + (" x headroom factor" if rule.headroom is not None else "")}
+
+
+def capacity_source(rule: CapacityRule) -> str:
+    """The capacity step's sources (the probe's too when the data were probed)."""
+    return CAPACITY_SOURCE + ("" if rule.headroom is None else f"; {DIFFICULTY_SOURCE}")
 
 
 # ---------------------------------------------------------------------------------------------

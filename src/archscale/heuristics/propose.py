@@ -21,9 +21,8 @@ from archscale.heuristics.advice import (image_advice, named_point, raw_signal_w
                                          too_small_to_convolve)
 from archscale.heuristics.calibration import CalibrationError, LatencyModel, load_calibration
 from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE,
-                                           SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE, SIGNAL_SCALE,
-                                           CapacityRule, capacity_range, regularisation,
-                                           training_recipe)
+                                           CapacityRule, capacity_inputs, capacity_range,
+                                           capacity_source, regularisation, training_recipe)
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.proposal import Proposal
 from archscale.heuristics.rules import (FamilyChoice, check_family_fits_task, choose_family,
@@ -181,17 +180,6 @@ def params_ceiling(budget: Budget, capacity_high: float | None) -> float:
     return float(min(present)) if present else 1e9
 
 
-def _capacity_inputs(task: Task, rule: CapacityRule) -> dict[str, Any]:
-    """The capacity step's inputs: the samples, and the ratio or the vector/sequence rule."""
-    ratio = rule.ratio(task.modality)
-    inputs: dict[str, Any] = {"samples": task.samples, "modality": task.modality}
-    if ratio is not None:
-        return {**inputs, "body_params_per_sample": ratio}
-    return {**inputs, "classes": task.classes,
-            "rule": f"{SIGNAL_SCALE:g} x class pairs x samples^{SIGNAL_EXPONENT:g}, "
-                    f"at most {SIGNAL_MAX_PER_SAMPLE:g} per sample"}
-
-
 def propose(task: Task, budget: Budget | None = None, *, latency_correction: float = 1.0,
             max_resolution: int | None = None, capacity: CapacityRule | None = None) -> Proposal:
     """Propose an architecture for ``task`` within ``budget``.
@@ -203,7 +191,8 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
         max_resolution: Largest input side compound scaling may raise the resolution to
             (``--max-resolution``; default: the input's own side, no upsampling).
         capacity: How the data-derived capacity applies (``--params-per-sample``,
-            ``--capacity off``); it is a ceiling only when the user gives no budget.
+            ``--capacity off``, the probed data's ``headroom``); it is a ceiling only when
+            the user gives no budget.
 
     Returns:
         The ``Proposal``.
@@ -225,18 +214,18 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
                         f"max_resolution={max_resolution!r}")
     latency = _latency_model(budget, latency_correction)
     low, high = capacity_range(task.samples, task.modality, task.classes,
-                               rule.ratio(task.modality))
+                               rule.params_per_sample, rule.headroom)
     user = bool(budget_limits(budget))
     applied = rule.enabled and not user
     steps = [
         Step("modality", {"input_shape": task.input_shape}, task.modality,
              "rank of the input: 1 vector, 2 sequence (length x channels), 3 image (HxWxC); "
              "--modality overrides"),
-        Step("capacity from data", _capacity_inputs(task, rule),
+        Step("capacity from data", capacity_inputs(task, rule),
              {"low_body_params": low, "high_body_params": high,
               "use": ("off (--capacity off)" if not rule.enabled else
                       "advisory: the user's budget decides" if user else
-                      "the default ceiling (no user budget)")}, CAPACITY_SOURCE),
+                      "the default ceiling (no user budget)")}, capacity_source(rule)),
     ]
     warnings = [w for w in (raw_signal_warning(task),) if w]
     choice = _family_choice(task, budget, latency, high if applied else None, max_resolution)
@@ -266,7 +255,8 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
                           "member exceeds the budget"))
     return _assemble(task, budget, attempts[-1], steps, latency, tuple(warnings),
                      {"target_params": target, "max_resolution": max_resolution,
-                      "anchor": choice.anchor.name if choice.anchor else None})
+                      "anchor": choice.anchor.name if choice.anchor else None,
+                      "headroom": rule.headroom})
 
 
 def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
@@ -345,7 +335,8 @@ def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
         rationale=tuple(steps),
         predicted=_predicted(spec, costs, budget, recipe, latency),
         utilisation=utilisation, binding=binding, fill_note=note,
-        capacity=capacity_range(task.samples, task.modality, task.classes),
+        capacity=capacity_range(task.samples, task.modality, task.classes,
+                                headroom=plan_args.get("headroom")),
         regularisation=reg, recipe=recipe,
         search_space=search_space(plan, binding, utilisation, reg, recipe, sol.knobs),
         preprocessing={"resize_to": list(resize)} if resize else {},

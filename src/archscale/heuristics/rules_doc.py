@@ -12,6 +12,9 @@ from archscale.heuristics.capacity import (CIFAR_DECAY, DECAY_ANCHORS, DROPOUT_A
                                            MIN_BODY_PARAMS, PARAMS_PER_SAMPLE, RMSPROP_DECAY,
                                            SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE,
                                            SIGNAL_SCALE, capacity_range)
+from archscale.heuristics.difficulty import (HEADROOM_EXPONENT, HEADROOM_REFERENCE,
+                                             MAX_HEADROOM_FACTOR, MIN_HEADROOM_FACTOR,
+                                             NEIGHBOURS)
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
 from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
@@ -35,6 +38,16 @@ def rule_rows() -> list[tuple[str, str, str]]:
          "the optimal-dimensions study's knees (MNIST-1D, wine, breast cancer); Zhang et al. "
          "2017; Nakkiran et al. 2019; ResNet-50 18, ResNet-110 34, WRN-28-10 730 "
          "params/sample"),
+        ("headroom", "with `--probe DATASET` (or `--headroom H`; `archscale tune` probes its "
+                     "dataset): headroom = 1 - the better hold-out accuracy, scaled from the "
+                     "majority-class rate (0) to perfect (1), of a ridge linear classifier and "
+                     f"a {NEIGHBOURS}-nearest-neighbour vote on the training data; the capacity "
+                     f"default x clip((headroom / {HEADROOM_REFERENCE:g})^{HEADROOM_EXPONENT:g}, "
+                     f"{MIN_HEADROOM_FACTOR:.3g}, {MAX_HEADROOM_FACTOR:g}) (headroom 0.5 -> "
+                     f"x{capacity_range(4000, 'vector', 10, headroom=0.5)[1] / capacity_range(4000, 'vector', 10)[1]:.2f}); "
+                     "not for token inputs or `--params-per-sample`",
+         "the optimal-dimensions study's knees (digits, synthetic textures at noise 1 and 3, "
+         "MNIST-1D)"),
         ("family", "tokens -> Embedding front end, then a 1-D CNN with max-over-time pooling "
                    f"(any length); vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
                    f"-> 1-D ResNet (never an MLP); image <= {SMALL_IMAGE_MAX_SIDE} px -> "

@@ -15,21 +15,37 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Sequence, TextIO
 
+from archscale.heuristics.capacity import CapacityRule
+from archscale.heuristics.difficulty import DataProbe, probe_data
 from archscale.heuristics.proposal import Proposal
 from archscale.heuristics.propose import propose
+from archscale.measure.datasets import load_dataset
 from archscale.runner.api import bench
 from archscale.runner.progress import make_progress
 from archscale.study.grid import grid_entries, grid_sweep
-from archscale.study.searches import SearchTrial, run_search
+from archscale.study.searches import SearchTrial, proposal_key, run_search
 from archscale.study.tasks import StudyTask
 
 DEFAULT_DB = "dimensions.db"
 DEFAULT_WORK = "dimensions_work"
 
 
+def task_probe(task: StudyTask) -> DataProbe:
+    """The headroom probe of ``task``'s training data (``probe_data``, seed 0)."""
+    options = {k: v for k, v in task.dataset.items() if k != "name"}
+    data = load_dataset(task.dataset["name"], **options)
+    return probe_data(data.x_train, data.y_train)
+
+
+def task_proposal(task: StudyTask) -> Proposal:
+    """The task's zero-shot proposal: no user budget, the capacity default scaled by the
+    probed headroom of its training data (what ``archscale propose --probe`` does)."""
+    return propose(task.task(), capacity=CapacityRule(headroom=task_probe(task).headroom))
+
+
 def proposals(tasks: Sequence[StudyTask]) -> dict[str, Proposal]:
-    """The zero-shot proposal of every task (no user budget)."""
-    return {t.name: propose(t.task()) for t in tasks}
+    """The zero-shot proposal of every task (``task_proposal``)."""
+    return {t.name: task_proposal(t) for t in tasks}
 
 
 def write_sweep(tasks: Sequence[StudyTask], props: dict[str, Proposal], work: str,
@@ -65,17 +81,19 @@ def _search_job(args: tuple[StudyTask, str, int, str, str]) -> list[dict[str, An
 
     import_tensorflow()
     started = time.perf_counter()
-    trials = run_search(task, propose(task.task()), search, seed, db=db, work=work)
+    proposal = task_proposal(task)
+    trials = run_search(task, proposal, search, seed, db=db, work=work)
     print(f"search {task.name} {search} seed {seed}: {len(trials)} trials in "
           f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     rows = [t.to_dict() for t in trials]
-    _write_json(search_file(work, task.name, search, seed), rows)
+    _write_json(search_file(work, task.name, search, seed, proposal_key(proposal)), rows)
     return rows
 
 
-def search_file(work: str, task: str, search: str, seed: int) -> str:
-    """Where one finished search's trials are written (``searches/<task>_<search>_<seed>.json``)."""
-    return os.path.join(work, "searches", f"{task}_{search}_{seed}.json")
+def search_file(work: str, task: str, search: str, seed: int, key: str) -> str:
+    """Where one finished search's trials are written
+    (``searches/<task>_<search>_<seed>_<proposal key>.json``)."""
+    return os.path.join(work, "searches", f"{task}_{search}_{seed}_{key}.json")
 
 
 def _write_json(path: str, obj: Any) -> None:
@@ -85,13 +103,16 @@ def _write_json(path: str, obj: Any) -> None:
     os.replace(path + ".tmp", path)
 
 
-def stored_searches(tasks: Sequence[StudyTask], work: str) -> list[SearchTrial]:
-    """The trials of every finished search of ``tasks`` (those with a file)."""
+def stored_searches(tasks: Sequence[StudyTask], props: dict[str, Proposal],
+                    work: str) -> list[SearchTrial]:
+    """The trials of every finished search of ``tasks`` made for today's proposals ``props``
+    (those with a file)."""
     out: list[SearchTrial] = []
     for task in tasks:
+        key = proposal_key(props[task.name])
         for search in task.searches:
             for seed in task.search_seeds:
-                path = search_file(work, task.name, search, seed)
+                path = search_file(work, task.name, search, seed, key)
                 if os.path.exists(path):
                     with open(path, encoding="utf-8") as handle:
                         out += [SearchTrial(**row) for row in json.load(handle)]

@@ -142,7 +142,7 @@ def _study_time(work: str) -> dict[str, Any]:
 def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict[str, Any]:
     """Everything the report shows, as one JSON-ready dict (plus the ``TaskResult`` list)."""
     props = proposals(tasks)
-    results = collect(tasks, props, db, work, stored_searches(tasks, work))
+    results = collect(tasks, props, db, work, stored_searches(tasks, props, work))
     summaries = {r.task.name: search_summary(r) for r in results}
     groups = sorted({t.group for t in tasks if t.group.startswith("mnist1d")})
     return {"study": study, "results": results, "points": point_rows(results),

@@ -29,6 +29,7 @@ from archscale.errors import SpecError
 from archscale.heuristics.proposal import Proposal
 from archscale.measure.datasets import load_dataset
 from archscale.profiling import profile
+from archscale.runner.jobs import sha256_hex
 from archscale.runner.store import Store
 from archscale.study.grid import study_recipe
 from archscale.study.tasks import StudyTask
@@ -100,6 +101,13 @@ def run_search(task: StudyTask, proposal: Proposal, search: str, seed: int, *, d
     return out
 
 
+def proposal_key(proposal: Proposal) -> str:
+    """8 hex digits naming a proposal's spec and recipe: a search's files carry it, so a
+    search made for another proposal is never read as this one's."""
+    return sha256_hex({"spec": proposal.spec.to_dict(),
+                       "recipe": proposal.recipe.to_dict()})[:8]
+
+
 def _hp_text(values: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in sorted(values.items()) if not k.startswith("tuner/"))
@@ -162,7 +170,7 @@ def _seed_random(task: StudyTask, proposal: Proposal, seed: int, *, db: str,
         seed=seed + 1, hyperparameters=hp)
     with contextlib.redirect_stdout(io.StringIO()):
         tuner = SeedRandom(oracle, directory=os.path.join(work, "seed_random", task.name),
-                           project_name=f"seed{seed}")
+                           project_name=f"seed{seed}_{proposal_key(proposal)}")
         tuner.search(verbose=0)
     out = []
     with Store(db) as store:

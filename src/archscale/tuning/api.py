@@ -21,6 +21,8 @@ import warnings
 from typing import Any, Mapping, TextIO
 
 from archscale.errors import SpecError
+from archscale.heuristics.capacity import CapacityRule
+from archscale.heuristics.difficulty import probe_data
 from archscale.heuristics.proposal import Proposal
 from archscale.heuristics.propose import propose
 from archscale.measure.datasets import Dataset, dataset_kind, load_dataset
@@ -50,7 +52,7 @@ def check_fits_dataset(task: Task, data: Dataset, what: str = "the task") -> Non
 
 
 def _prepare(task_or_proposal: Task | Proposal, budget: Budget | None,
-             data: Dataset) -> tuple[Proposal, Budget]:
+             data: Dataset, probe: bool = True) -> tuple[Proposal, Budget]:
     if isinstance(task_or_proposal, Proposal):
         proposal = task_or_proposal
         if proposal.plan is None:
@@ -63,7 +65,9 @@ def _prepare(task_or_proposal: Task | Proposal, budget: Budget | None,
                         f"Received: {type(task_or_proposal).__name__}")
     check_fits_dataset(task_or_proposal, data)
     budget = budget if budget is not None else Budget()
-    return propose(task_or_proposal, budget), budget
+    headroom = probe_data(data.x_train, data.y_train).headroom \
+        if probe and not task_or_proposal.regression else None
+    return propose(task_or_proposal, budget, capacity=CapacityRule(headroom=headroom)), budget
 
 
 def run_id_of(proposal: Proposal, budget_filter: BudgetFilter, dataset_desc: dict[str, Any],
@@ -88,7 +92,7 @@ def _check_args(tuner: str, trials: int, epochs: int | None, seed: int) -> None:
 
 def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
          dataset: str | Mapping[str, Any] = "mnist1d", tuner: str = "bayesian", trials: int = 10,
-         epochs: int | None = None, seed: int = 0, warm_start: bool = True,
+         epochs: int | None = None, seed: int = 0, warm_start: bool = True, probe: bool = True,
          db: str = DEFAULT_DB, directory: str | None = None, quiet: bool = False,
          progress_stream: TextIO | None = None,
          max_consecutive_skips: int = MAX_CONSECUTIVE_SKIPS, executor: str = "local",
@@ -108,6 +112,10 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
         warm_start: The proposal is the first trial (default). ``False`` runs keras-tuner's
             oracle unseeded over the same space (its first trial is drawn like any other);
             over-budget candidates are still skipped.
+        probe: When proposing from a ``Task``, scale the capacity default by the dataset's
+            probed headroom (``heuristics.difficulty.probe_data`` on its training split), as
+            ``archscale propose --probe`` does (default); ``False`` proposes from the task
+            alone. A ``Proposal`` is used as given.
         db: The result store every trained trial is written to.
         directory: Parent of the keras-tuner project directory (default ``archscale_tune``).
         quiet: No progress lines.
@@ -136,7 +144,9 @@ def tune(task_or_proposal: Task | Proposal, budget: Budget | None = None, *,
         dataset_kind(dataset)
     desc = parse_dataset(dataset, "dataset")
     data = load_dataset(desc["name"], **desc["options"])
-    proposal, budget = _prepare(task_or_proposal, budget, data)
+    if not isinstance(probe, bool):
+        raise SpecError(f"probe must be True or False. Received: probe={probe!r}")
+    proposal, budget = _prepare(task_or_proposal, budget, data, probe)
     if proposal.recipe.loss != "categorical_crossentropy":
         raise SpecError("tune trains classifiers; the proposal's recipe loss must be "
                         f"'categorical_crossentropy'. Received: loss={proposal.recipe.loss!r}")

@@ -1,0 +1,233 @@
+"""How hard the data is: a probe of two simple classifiers, and the capacity factor from it.
+
+Samples and classes do not say how much a network has to learn: the optimal-dimensions study
+(reports/dimensions) has two image tasks of the same shape, classes and samples whose knees
+are 20x apart (the synthetic textures at noise 1 and 3), and MNIST-1D's MLP knees sit far above
+the tabular sets' at any per-sample ratio. What separates them is how much of the task a
+simple model already solves. ``probe_data`` measures that on the training data itself, in
+NumPy (no TensorFlow, a second or two at 16 k examples):
+
+- a seeded hold-out of 20 % of the training examples (at most ``MAX_HOLDOUT``), the rest (at
+  most ``MAX_REFERENCE``) as the probes' training set; inputs flattened and standardised with
+  the reference's mean and std; more than ``MAX_FEATURES`` features are first reduced by a
+  seeded Gaussian random projection (it keeps distances, Johnson & Lindenstrauss 1984);
+- a ridge-regression linear classifier (one-hot targets, ``RIDGE_PENALTY``) and a
+  ``NEIGHBOURS``-nearest-neighbour vote (Euclidean), each scored on the hold-out;
+- each accuracy normalised between the majority-class rate (0) and perfect (1); the
+  **headroom** is 1 minus the better of the two: the share of the learnable accuracy neither
+  a linear boundary nor the neighbours reach.
+
+``headroom_factor`` turns it into a multiplier on the capacity default (see its docstring).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from archscale.errors import SpecError
+
+#: The probes' hold-out: this fraction of the training examples, at most ``MAX_HOLDOUT``.
+HOLDOUT_FRACTION = 0.2
+MAX_HOLDOUT = 4000
+#: The probes' own training examples (the rest), at most this many.
+MAX_REFERENCE = 16000
+#: Inputs wider than this are randomly projected to this many features first.
+MAX_FEATURES = 1024
+#: k of the nearest-neighbour vote; the ridge penalty (standardised features, one-hot targets).
+NEIGHBOURS = 5
+RIDGE_PENALTY = 1.0
+#: The fewest examples the probe accepts (a hold-out of at least 4).
+MIN_PROBE_SAMPLES = 20
+
+#: ``headroom_factor`` = clip((headroom / REFERENCE) ** EXPONENT, MIN, MAX). Fitted to the
+#: optimal-dimensions study's knees (reports/dimensions; knee body params over the capacity
+#: default without the factor): digits (headroom 0.02) at its knee with the factor ~1, the
+#: easy synthetic textures (0.00) at the smallest grid point (<= 0.18x), the hard ones (0.36)
+#: at >= 4x, MNIST-1D's MLP (0.69 at 1 k examples, 0.52 at 4 k) at 3.8x and >= 14x.
+HEADROOM_REFERENCE = 0.03
+HEADROOM_EXPONENT = 0.6
+MIN_HEADROOM_FACTOR = 1 / 8
+MAX_HEADROOM_FACTOR = 8.0
+
+DIFFICULTY_SOURCE = (
+    "headroom probe: 1 - the better normalised hold-out accuracy of a ridge linear classifier "
+    "and a 5-nearest-neighbour vote on the training data; factor clip((headroom / 0.03)^0.6, "
+    "1/8, 8), fitted to the knees of archscale's optimal-dimensions study (digits, the "
+    "synthetic textures at two noise levels, MNIST-1D)")
+
+
+@dataclass(frozen=True)
+class DataProbe:
+    """What the two simple classifiers reach on a hold-out of the training data.
+
+    Attributes:
+        linear_accuracy: The ridge linear classifier's hold-out accuracy (a fraction).
+        neighbour_accuracy: The k-nearest-neighbour vote's hold-out accuracy.
+        majority_accuracy: The hold-out's majority-class rate (the normalisation's zero).
+        headroom: 1 - the better normalised accuracy, in [0, 1] (0: a simple probe already
+            solves the task; 1: neither beats the majority class).
+        holdout: Hold-out examples scored.
+        reference: Examples the probes were fitted on.
+        features: Features the probes saw (after any random projection).
+    """
+
+    linear_accuracy: float
+    neighbour_accuracy: float
+    majority_accuracy: float
+    headroom: float
+    holdout: int
+    reference: int
+    features: int
+
+    @property
+    def factor(self) -> float:
+        """``headroom_factor(self.headroom)``."""
+        return headroom_factor(self.headroom)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, the factor included."""
+        return {**asdict(self), "factor": round(self.factor, 4)}
+
+
+def check_headroom(value: Any, field: str = "headroom") -> float:
+    """``value`` as a headroom in [0, 1].
+
+    Raises:
+        SpecError: not a number in [0, 1].
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise SpecError(f"{field} must be a number in [0, 1] (from 'archscale propose "
+                        f"--probe DATASET'). Received: {field}={value!r}")
+    return float(value)
+
+
+def headroom_factor(headroom: float) -> float:
+    """The capacity default's multiplier for data with this headroom.
+
+    ``clip((headroom / HEADROOM_REFERENCE) ** HEADROOM_EXPONENT, MIN_HEADROOM_FACTOR,
+    MAX_HEADROOM_FACTOR)``: 1 at headroom 0.03 (digits: a linear probe reaches 97 %), 1/8 when
+    a probe already solves the task, up to 7.7x when neither probe beats the majority class.
+    The sources are in ``HEADROOM_REFERENCE``'s comment.
+
+    Args:
+        headroom: ``DataProbe.headroom``, in [0, 1].
+
+    Returns:
+        The factor.
+
+    Raises:
+        SpecError: a headroom outside [0, 1].
+    """
+    h = check_headroom(headroom)
+    raw = (h / HEADROOM_REFERENCE) ** HEADROOM_EXPONENT if h > 0 else 0.0
+    return min(MAX_HEADROOM_FACTOR, max(MIN_HEADROOM_FACTOR, raw))
+
+
+def _labels(y: np.ndarray, n: int) -> np.ndarray:
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = labels.argmax(axis=1)
+    labels = labels.reshape(-1)
+    if labels.shape[0] != n:
+        raise SpecError(f"the probe needs one label per example. Received: {n} examples, "
+                        f"{labels.shape[0]} labels")
+    if not np.all(np.isfinite(labels.astype(np.float64))) \
+            or np.any(labels != np.round(labels)) or np.any(labels < 0):
+        raise SpecError("the probe needs class labels (whole numbers >= 0); regression "
+                        "targets have no headroom. Received: non-integer labels")
+    return labels.astype(np.int64)
+
+
+def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    holdout = max(4, min(MAX_HOLDOUT, int(round(HOLDOUT_FRACTION * n))))
+    return order[holdout:holdout + MAX_REFERENCE], order[:holdout]
+
+
+def _standardised(reference: np.ndarray, holdout: np.ndarray,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if reference.shape[1] > MAX_FEATURES:
+        rng = np.random.default_rng(seed + 1)
+        projection = rng.standard_normal((reference.shape[1], MAX_FEATURES))
+        projection /= math.sqrt(MAX_FEATURES)
+        reference, holdout = reference @ projection, holdout @ projection
+    mean, std = reference.mean(axis=0), reference.std(axis=0)
+    std[std < 1e-8] = 1.0
+    return (reference - mean) / std, (holdout - mean) / std
+
+
+def _ridge_accuracy(xr: np.ndarray, yr: np.ndarray, xh: np.ndarray, yh: np.ndarray,
+                    classes: int) -> float:
+    a = np.hstack([xr, np.ones((len(xr), 1))])
+    gram = a.T @ a + RIDGE_PENALTY * np.eye(a.shape[1])
+    weights = np.linalg.solve(gram, a.T @ np.eye(classes)[yr])
+    scores = np.hstack([xh, np.ones((len(xh), 1))]) @ weights
+    return float(np.mean(scores.argmax(axis=1) == yh))
+
+
+def _neighbour_accuracy(xr: np.ndarray, yr: np.ndarray, xh: np.ndarray, yh: np.ndarray,
+                        classes: int) -> float:
+    k = min(NEIGHBOURS, len(xr))
+    ref_sq = np.einsum("ij,ij->i", xr, xr)
+    correct = 0
+    for start in range(0, len(xh), 512):
+        chunk = xh[start:start + 512]
+        dist = ref_sq[None, :] - 2.0 * chunk @ xr.T
+        nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(dist, nearest, axis=1).argsort(axis=1, kind="stable")
+        votes = yr[np.take_along_axis(nearest, order, axis=1)]
+        counts = np.zeros((len(chunk), classes))
+        for rank in range(k):  # nearer neighbours break ties: weights 1 + tiny decreasing
+            np.add.at(counts, (np.arange(len(chunk)), votes[:, rank]), 1.0 + 1e-6 * (k - rank))
+        correct += int(np.sum(counts.argmax(axis=1) == yh[start:start + 512]))
+    return correct / len(xh)
+
+
+def _normalised(accuracy: float, majority: float) -> float:
+    return 1.0 if majority >= 1.0 else (accuracy - majority) / (1.0 - majority)
+
+
+def probe_data(x: Any, y: Any, *, seed: int = 0) -> DataProbe:
+    """Probe how much of a classification task two simple classifiers solve.
+
+    Args:
+        x: Training inputs, ``(n, ...)`` (any shape per example; flattened).
+        y: Integer class labels ``(n,)`` (a one-hot ``(n, classes)`` matrix is accepted).
+        seed: Seed of the hold-out split and of any random projection.
+
+    Returns:
+        The ``DataProbe``.
+
+    Raises:
+        SpecError: fewer than ``MIN_PROBE_SAMPLES`` examples, non-finite inputs, labels that
+            are not class ids, or a single class.
+    """
+    inputs = np.asarray(x, dtype=np.float64)
+    n = inputs.shape[0] if inputs.ndim else 0
+    if n < MIN_PROBE_SAMPLES:
+        raise SpecError(f"the probe needs at least {MIN_PROBE_SAMPLES} training examples. "
+                        f"Received: {n}")
+    inputs = inputs.reshape(n, -1)
+    if not np.all(np.isfinite(inputs)):
+        raise SpecError("the probe needs finite inputs. Received: NaN or infinite values")
+    labels = _labels(y, n)
+    _, dense = np.unique(labels, return_inverse=True)
+    classes = int(dense.max()) + 1
+    if classes < 2:
+        raise SpecError("the probe needs at least 2 classes in the labels. Received: 1")
+    ref_idx, hold_idx = _split(n, seed)
+    xr, xh = _standardised(inputs[ref_idx], inputs[hold_idx], seed)
+    yr, yh = dense[ref_idx], dense[hold_idx]
+    linear = _ridge_accuracy(xr, yr, xh, yh, classes)
+    neighbour = _neighbour_accuracy(xr, yr, xh, yh, classes)
+    majority = float(np.bincount(yh, minlength=classes).max() / len(yh))
+    best = max(_normalised(linear, majority), _normalised(neighbour, majority))
+    return DataProbe(linear_accuracy=round(linear, 4), neighbour_accuracy=round(neighbour, 4),
+                     majority_accuracy=round(majority, 4),
+                     headroom=round(min(1.0, max(0.0, 1.0 - best)), 4), holdout=len(yh),
+                     reference=len(yr), features=xr.shape[1])

@@ -1,0 +1,212 @@
+"""The headroom probe (heuristics.difficulty) and how it scales the capacity default."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from archscale.errors import SpecError
+from archscale.heuristics.capacity import (CapacityRule, capacity_range, class_pairs,
+                                           signal_capacity)
+from archscale.heuristics.difficulty import (MAX_FEATURES, DataProbe, headroom_factor,
+                                             probe_data)
+from archscale.heuristics.propose import propose
+from archscale.profiling import profile
+from archscale.specs import Task
+
+
+def _blobs(n: int, classes: int, spread: float, dims: int = 10, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    centres = rng.normal(size=(classes, dims)) * 10
+    return centres[y] + spread * rng.normal(size=(n, dims)), y
+
+
+def test_well_separated_classes_leave_no_headroom():
+    x, y = _blobs(600, 4, 0.1)
+    probe = probe_data(x, y)
+    assert probe.linear_accuracy == 1.0 and probe.neighbour_accuracy == 1.0
+    assert probe.headroom == 0.0 and probe.factor == 1 / 8
+    assert (probe.holdout, probe.reference, probe.features) == (120, 480, 10)
+
+
+def test_random_labels_leave_all_the_headroom():
+    rng = np.random.default_rng(1)
+    probe = probe_data(rng.normal(size=(2000, 20)), rng.integers(0, 5, 2000))
+    assert probe.headroom > 0.85
+    assert probe.linear_accuracy < 0.3 and probe.neighbour_accuracy < 0.3
+
+
+def test_the_better_probe_counts_neighbours_solve_what_a_line_cannot():
+    # concentric rings: no linear boundary, but neighbours separate them
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 1500)
+    angle = rng.uniform(0, 2 * math.pi, 1500)
+    radius = 1.0 + 2.0 * y + 0.05 * rng.normal(size=1500)
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    probe = probe_data(x, y)
+    assert probe.linear_accuracy < 0.7
+    assert probe.neighbour_accuracy > 0.98
+    assert probe.headroom < 0.05
+
+
+def test_accuracy_is_measured_from_the_majority_class_not_from_perfect():
+    # 90 % of one class, features unrelated to the labels: 90 % accuracy is no skill
+    rng = np.random.default_rng(3)
+    y = (rng.uniform(size=3000) < 0.1).astype(int)
+    probe = probe_data(rng.normal(size=(3000, 8)), y)
+    assert probe.majority_accuracy > 0.85
+    assert probe.headroom > 0.9
+
+
+def test_one_hot_labels_and_any_example_shape_are_accepted_and_the_seed_repeats():
+    x, y = _blobs(400, 3, 8.0, dims=12)
+    flat = probe_data(x, y, seed=5)
+    shaped = probe_data(x.reshape(400, 3, 4), np.eye(3)[y], seed=5)
+    assert flat == shaped
+    assert probe_data(x, y, seed=6).holdout == flat.holdout
+
+
+def test_wide_inputs_are_randomly_projected():
+    x, y = _blobs(200, 2, 0.5, dims=MAX_FEATURES + 500)
+    probe = probe_data(x, y)
+    assert probe.features == MAX_FEATURES
+    assert probe.headroom == 0.0
+
+
+@pytest.mark.parametrize("x, y, fragment", [
+    (np.zeros((10, 3)), np.arange(10) % 2, "at least 20 training examples"),
+    (np.full((40, 3), np.nan), np.arange(40) % 2, "finite inputs"),
+    (np.zeros((40, 3)), np.zeros(40), "at least 2 classes"),
+    (np.zeros((40, 3)), np.linspace(0, 1, 40), "class labels"),
+    (np.zeros((40, 3)), np.arange(39) % 2, "one label per example"),
+])
+def test_bad_probe_inputs_are_one_line_errors(x, y, fragment):
+    with pytest.raises(SpecError, match=fragment):
+        probe_data(x, y)
+
+
+def test_the_factor_follows_its_formula_at_hand_worked_points():
+    assert headroom_factor(0.03) == pytest.approx(1.0)
+    assert headroom_factor(0.3) == pytest.approx(10 ** 0.6)          # 3.981
+    assert headroom_factor(0.0075) == pytest.approx(0.25 ** 0.6)     # 0.435
+    assert headroom_factor(0.0) == 1 / 8
+    assert headroom_factor(0.001) == pytest.approx((1 / 30) ** 0.6)  # 0.130, above the floor
+    assert headroom_factor(0.0005) == 1 / 8                          # 0.086 -> the floor
+    assert headroom_factor(1.0) == 8.0                               # 33.3^0.6 = 8.2 -> ceiling
+
+
+def test_the_factor_grows_with_the_headroom():
+    values = [headroom_factor(h / 100) for h in range(101)]
+    assert values == sorted(values)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "0.5", True, None])
+def test_headroom_outside_0_1_is_refused(bad):
+    with pytest.raises(SpecError, match="headroom must be a number in \\[0, 1\\]"):
+        headroom_factor(bad)
+    if bad is not None:
+        with pytest.raises(SpecError, match="headroom"):
+            CapacityRule(headroom=bad)
+
+
+def test_capacity_default_times_the_factor():
+    # MNIST-1D-like: 4,000 samples, 10 classes, headroom 0.3 -> 6 x 45 x 4000^0.75 x 10^0.6
+    base = 6 * class_pairs(10) * 4000 ** 0.75
+    assert capacity_range(4000, "vector", 10, headroom=0.3)[1] == round(base * 10 ** 0.6)
+    assert capacity_range(4000, "sequence", 10, headroom=0.3)[1] == round(base * 10 ** 0.6)
+    # images: 25 per sample x the factor
+    assert capacity_range(2000, "image", 10, headroom=0.3)[1] == round(25 * 2000 * 10 ** 0.6)
+    # the factor applies after the 64-per-sample ceiling, before the 1,000 floor
+    assert signal_capacity(100, 10, 4.0) == 64 * 100 * 4.0
+    assert capacity_range(124, "vector", 3, headroom=0.0)[1] == 1000
+
+
+def test_the_users_ratio_and_token_inputs_ignore_the_headroom():
+    assert capacity_range(4000, "vector", 10, 50.0, headroom=0.9)[1] == 200_000
+    assert capacity_range(4000, "tokens", 2, headroom=0.9) == capacity_range(4000, "tokens", 2)
+    assert CapacityRule(headroom=0.9).factor("tokens") == 1.0
+    assert CapacityRule().factor("vector") == 1.0
+
+
+def test_propose_sizes_by_the_headroom_and_says_so():
+    task = Task(input_shape=(40,), classes=10, samples=4000)
+    plain = propose(task)
+    easy = propose(task, capacity=CapacityRule(headroom=0.0))
+    hard = propose(task, capacity=CapacityRule(headroom=0.5))
+    sizes = [profile(p.spec).params for p in (easy, plain, hard)]
+    assert sizes == sorted(sizes) and sizes[2] > 4 * sizes[1] > 16 * sizes[0]
+    step = hard.rationale[1]
+    assert step.rule == "capacity from data"
+    assert step.inputs["headroom"] == 0.5
+    assert step.inputs["headroom_factor"] == round(headroom_factor(0.5), 4)
+    assert "headroom probe" in step.source
+    assert "headroom" not in plain.rationale[1].inputs
+    assert hard.capacity[1] == capacity_range(4000, "vector", 10, headroom=0.5)[1]
+    # a saved proposal keeps the headroom it was made with
+    assert hard.scaling["plan_args"]["headroom"] == 0.5
+
+
+def test_a_budget_decides_whatever_the_headroom():
+    task = Task(input_shape=(40,), classes=10, samples=4000)
+    from archscale.specs import Budget
+
+    a = propose(task, Budget(max_params=50_000), capacity=CapacityRule(headroom=0.0))
+    b = propose(task, Budget(max_params=50_000), capacity=CapacityRule(headroom=0.9))
+    assert a.spec == b.spec
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archscale", "propose", *argv],
+                          capture_output=True, text=True)
+
+
+def test_cli_probe_fills_the_task_from_the_dataset_and_stays_light():
+    code = ("import sys, json, io, contextlib; from archscale.cli import main; "
+            "buf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf): rc = main(['propose', '--probe', 'digits', "
+            "'--json'])\n"
+            "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+            "print(json.dumps({'rc': rc, 'heavy': heavy, 'out': json.loads(buf.getvalue())}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["rc"] == 0 and data["heavy"] == []
+    result = data["out"]
+    assert result["task"]["input_shape"] == [8, 8, 1] and result["task"]["samples"] == 1437
+    probe = result["probe"]
+    assert probe["dataset"] == "digits" and 0 <= probe["headroom"] < 0.1
+    assert result["rationale"][1]["inputs"]["headroom"] == probe["headroom"]
+    assert DataProbe(**{k: v for k, v in probe.items() if k not in ("dataset", "factor")})
+
+
+def test_cli_headroom_given_directly_matches_the_library():
+    out = _cli("--input", "40", "--classes", "10", "--samples", "4000", "--headroom", "0.5",
+               "--json")
+    assert out.returncode == 0, out.stderr
+    spec = json.loads(out.stdout)["spec"]
+    lib = propose(Task(input_shape=(40,), classes=10, samples=4000),
+                  capacity=CapacityRule(headroom=0.5))
+    assert spec == lib.spec.to_dict()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (("--probe", "wine", "--headroom", "0.1"), "give --probe DATASET or --headroom H"),
+    (("--probe", "wine", "--samples", "100"), "--samples must match --probe dataset 'wine'"),
+    (("--probe", "wine", "--classes", "4"), "--classes must match --probe dataset 'wine'"),
+    (("--probe", "wine", "--input", "12"), "--input must match --probe dataset 'wine'"),
+    (("--probe", "nosuch"), "unknown dataset 'nosuch'"),
+    (("--input", "40", "--classes", "10", "--samples", "4000", "--headroom", "2"),
+     "--headroom must be a number in [0, 1]"),
+    (("--input", "40", "--classes", "10", "--samples", "4000", "--headroom", "lots"),
+     "--headroom must be a number in [0, 1]"),
+])
+def test_cli_probe_errors_are_one_line_exit_2(argv, fragment):
+    out = _cli(*argv)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and fragment in out.stderr, out.stderr
