@@ -48,6 +48,17 @@ def test_tiny_study_runs_reports_and_resumes(tmp_path):
     assert [t["is_proposal"] for t in trials if t["search"] == "archscale"][0] == "True"
     data = json.loads((out / "results.json").read_text())
     assert data["proposals"]["wine"]["knee_label"].startswith("wine w")
+    # the proposal is made with the probed headroom of the task's training data
+    from archscale import CapacityRule, Task, probe_data, profile, propose
+    from archscale.measure.datasets import load_dataset
+
+    wine = load_dataset("wine")
+    probe = probe_data(wine.x_train, wine.y_train)
+    assert data["probes"]["wine"]["headroom"] == probe.headroom > 0
+    expected = propose(Task(input_shape=(13,), classes=3, samples=124),
+                       capacity=CapacityRule(headroom=probe.headroom))
+    assert int(points[1]["params"]) == profile(expected.spec).params
+    assert f"{probe.headroom:.3f} (x{probe.factor:.2f})" in (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "<script" not in html
     before = stored(tmp_path / "dimensions.db")

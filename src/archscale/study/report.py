@@ -84,18 +84,22 @@ def _pct(x: float | None) -> str:
 
 def proposal_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The headline: proposal vs grid best vs knee, per task."""
-    head = ["task", "proposal", "proposal acc %", "grid best acc %", "gap (pts)",
-            "allowed gap", "knee", "knee acc %", "proposal MACs / knee", "targets met"]
+    head = ["task", "headroom (capacity x)", "proposal", "proposal acc %", "grid best acc %",
+            "gap (pts)", "allowed gap", "knee", "knee acc %", "proposal MACs / knee",
+            "targets met"]
     rows = []
     for task in data["tasks"]:
         s = data["proposals"].get(task["name"])
+        probe = data.get("probes", {}).get(task["name"])
+        headroom = "-" if probe is None else f"{probe['headroom']:.3f} (x{probe['factor']:.2f})"
         if s is None:
-            rows.append([task["name"], "-", "-", "-", "-", "-", "-", "-", "-", "not measured"])
+            rows.append([task["name"], headroom, "-", "-", "-", "-", "-", "-", "-", "-",
+                         "not measured"])
             continue
         met = ("yes" if s["meets_accuracy"] and s["meets_macs"] else
                "accuracy only" if s["meets_accuracy"] else
                "MACs only" if s["meets_macs"] else "no")
-        rows.append([task["name"], f"{format_count(s['proposal_params'])} params",
+        rows.append([task["name"], headroom, f"{format_count(s['proposal_params'])} params",
                      f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
                      f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f} "
                      f"({s['best_label'].split(' ', 1)[1]})",
@@ -164,6 +168,16 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _probe_text(data: dict[str, Any], name: str) -> str:
+    p = data.get("probes", {}).get(name)
+    if p is None:
+        return ""
+    return (f" Headroom probe ({p['holdout']} held-out training examples): linear "
+            f"{100 * p['linear_accuracy']:.1f} %, 5-NN {100 * p['neighbour_accuracy']:.1f} %, "
+            f"majority class {100 * p['majority_accuracy']:.1f} % -> headroom "
+            f"{p['headroom']:.3f}, capacity x{p['factor']:.2f}.")
+
+
 def _time_line(data: dict[str, Any]) -> str:
     t = data["time"]
     if not t["phases"]:
@@ -175,7 +189,10 @@ def _time_line(data: dict[str, Any]) -> str:
 def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
     """The Markdown report."""
     out = ["# Optimal dimensions: where accuracy stops paying for size\n\n",
-           "Each task's zero-shot proposal (`archscale propose`, no budget) is scaled over its "
+           "Each task's zero-shot proposal (`archscale propose --probe`, no budget: the "
+           "capacity default scaled by the training data's headroom, the share of the "
+           "learnable accuracy a ridge linear classifier and a 5-nearest-neighbour vote leave "
+           "unsolved) is scaled over its "
            "family's own axes (width multiplier; depth = hidden layers of an MLP or blocks per "
            "stage of a CNN), every grid point is trained on several seeds with the proposal's "
            "recipe (its epochs capped per task, the same cap for grid and searches), and the "
@@ -204,7 +221,8 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
                    f"examples, seeds {task['seeds']}; recipe {recipe['optimizer']} lr "
                    f"{recipe['learning_rate']}, {recipe['schedule']}, {recipe['epochs']} "
                    f"epochs, batch {recipe['batch_size']}, weight decay "
-                   f"{recipe['weight_decay']}, label smoothing {recipe['label_smoothing']}.\n")
+                   f"{recipe['weight_decay']}, label smoothing {recipe['label_smoothing']}."
+                   f"{_probe_text(data, name)}\n")
         if f"accuracy_{name}" in slugs:
             out.append(f"\n![{name}](plots/accuracy_{name}.png)\n")
         out.append("\n" + _md_table(*grid_table(data, name)))

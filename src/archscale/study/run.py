@@ -30,11 +30,18 @@ DEFAULT_DB = "dimensions.db"
 DEFAULT_WORK = "dimensions_work"
 
 
+_PROBES: dict[str, DataProbe] = {}
+
+
 def task_probe(task: StudyTask) -> DataProbe:
-    """The headroom probe of ``task``'s training data (``probe_data``, seed 0)."""
-    options = {k: v for k, v in task.dataset.items() if k != "name"}
-    data = load_dataset(task.dataset["name"], **options)
-    return probe_data(data.x_train, data.y_train)
+    """The headroom probe of ``task``'s training data (``probe_data``, seed 0; computed once
+    per dataset and process)."""
+    key = json.dumps(dict(task.dataset), sort_keys=True)
+    if key not in _PROBES:
+        options = {k: v for k, v in task.dataset.items() if k != "name"}
+        data = load_dataset(task.dataset["name"], **options)
+        _PROBES[key] = probe_data(data.x_train, data.y_train)
+    return _PROBES[key]
 
 
 def task_proposal(task: StudyTask) -> Proposal:

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from archscale.study.analysis import SearchScore, score_search, spearman
 from archscale.study.results import TaskResult, collect
-from archscale.study.run import proposals, stored_searches
+from archscale.study.run import proposals, stored_searches, task_probe
 from archscale.study.searches import SEARCHES
 from archscale.study.tasks import StudyTask
 
@@ -151,6 +151,7 @@ def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict
                           for r in results},
             "missing": {r.task.name: r.missing for r in results if r.missing},
             "tasks": [t.to_dict() for t in tasks],
+            "probes": {t.name: task_probe(t).to_dict() for t in tasks},
             "recipes": {t.name: props[t.name].recipe.replace(
                 epochs=min(props[t.name].recipe.epochs, t.max_epochs)).to_dict()
                 for t in tasks},
