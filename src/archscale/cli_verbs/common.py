@@ -62,6 +62,38 @@ def parse_shape(text: str, option: str = "--input-shape") -> tuple[int, ...]:
     return shape
 
 
+def task_options_of(args: argparse.Namespace, data: Any,
+                    source: str = "dataset") -> tuple[tuple[int, ...], int, int]:
+    """``--input``, ``--classes`` and ``--samples`` checked against a loaded dataset; each
+    defaults to the dataset's.
+
+    Args:
+        args: Parsed options with ``input``, ``classes`` and ``samples``.
+        data: The ``archscale.measure.datasets.Dataset``.
+        source: How the message names the dataset (``dataset``, ``--probe dataset``).
+
+    Returns:
+        ``(input shape, classes, training samples)`` of the dataset.
+
+    Raises:
+        UsageError: an option that contradicts the dataset.
+    """
+    from archscale.units import parse_count
+
+    theirs = "x".join(map(str, data.input_shape))
+    if args.input is not None and parse_shape(args.input, "--input") != tuple(data.input_shape):
+        raise UsageError(f"--input must match {source} {data.name!r}, whose examples are "
+                         f"{theirs}. Received: --input={args.input}")
+    if args.classes is not None and args.classes != data.classes:
+        raise UsageError(f"--classes must match {source} {data.name!r}, which has "
+                         f"{data.classes} classes. Received: --classes={args.classes}")
+    samples = len(data.y_train)
+    if args.samples is not None and parse_count(args.samples, "--samples") != samples:
+        raise UsageError(f"--samples must match {source} {data.name!r}, which has {samples} "
+                         f"training examples. Received: --samples={args.samples}")
+    return tuple(data.input_shape), data.classes, samples
+
+
 def parse_value(text: str) -> Any:
     """A ``--set`` value: JSON when it parses (``[64,32]``, ``false``, ``0.5``), else the string."""
     try:

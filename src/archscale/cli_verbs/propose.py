@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Any
 
-from archscale.cli_verbs.common import UsageError, parse_shape, positive_int
+from archscale.cli_verbs.common import UsageError, parse_shape, positive_int, task_options_of
 from archscale.cli_verbs.output import print_json
 from archscale.environment import BACKENDS
 from archscale.specs import MODALITIES
@@ -236,18 +236,8 @@ def probe_option(args: argparse.Namespace) -> dict[str, Any] | None:
 
     desc = parse_dataset(args.probe, "--probe")
     data = load_dataset(desc["name"], **desc["options"])
-    shape, samples = "x".join(map(str, data.input_shape)), len(data.y_train)
-    for option, value, theirs in (("--input", args.input, shape),
-                                  ("--classes", args.classes, data.classes),
-                                  ("--samples", args.samples, samples)):
-        given = None if value is None else (
-            "x".join(map(str, parse_shape(value, option))) if option == "--input" else
-            value if option == "--classes" else whole_count(value, option))
-        if given is not None and given != theirs:
-            raise UsageError(f"{option} must match --probe dataset {data.name!r} ({theirs}). "
-                             f"Received: {option}={value}")
-    args.input, args.classes, args.samples = args.input or shape, data.classes, \
-        args.samples or str(samples)
+    shape, classes, samples = task_options_of(args, data, "--probe dataset")
+    args.input, args.classes, args.samples = "x".join(map(str, shape)), classes, str(samples)
     probe = probe_data(data.x_train, data.y_train)
     return {"headroom": probe.headroom, "probe": probe.to_dict(), "dataset": data.name}
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from archscale.cli_verbs.common import UsageError, parse_shape, positive_int
+from archscale.cli_verbs.common import UsageError, positive_int, task_options_of
 from archscale.cli_verbs.output import print_json, render_table
 
 NAME = "tune"
@@ -117,19 +117,8 @@ def _given_budget(args: argparse.Namespace) -> bool:
 def _start(args: argparse.Namespace, data: Any) -> Any:
     """The Task (or loaded Proposal) to tune, checked against the dataset."""
     from archscale.specs import Task
-    from archscale.units import parse_count
 
-    shape = data.input_shape if args.input is None else parse_shape(args.input, "--input")
-    if tuple(shape) != tuple(data.input_shape):
-        raise UsageError(f"--input must match dataset {data.name!r}, whose examples are "
-                         f"{'x'.join(map(str, data.input_shape))}. Received: --input={args.input}")
-    if args.classes is not None and args.classes != data.classes:
-        raise UsageError(f"--classes must match dataset {data.name!r}, which has "
-                         f"{data.classes} classes. Received: --classes={args.classes}")
-    samples = len(data.y_train)
-    if args.samples is not None and parse_count(args.samples, "--samples") != samples:
-        raise UsageError(f"--samples must match dataset {data.name!r}, which has {samples} "
-                         f"training examples. Received: --samples={args.samples}")
+    shape, classes, samples = task_options_of(args, data)
     if args.proposal is not None:
         from archscale.heuristics.saved_proposal import load_proposal
 
@@ -138,7 +127,7 @@ def _start(args: argparse.Namespace, data: Any) -> Any:
         except RecursionError:
             raise UsageError(f"the proposal file {args.proposal!r} is not JSON (nested too "
                              f"deeply). Received: --proposal={args.proposal!r}") from None
-    return Task(input_shape=tuple(shape), classes=data.classes, samples=samples)
+    return Task(input_shape=shape, classes=classes, samples=samples)
 
 
 def _check(args: argparse.Namespace) -> dict[str, Any]:

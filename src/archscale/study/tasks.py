@@ -120,7 +120,7 @@ FULL = (
     _tabular("wine", 13, 3, 124),
     _tabular("breast_cancer", 30, 2, 398),
     _mnist1d(1000, full_grid=True, searches=ALL_SEARCHES),
-    _mnist1d(4000, full_grid=True),
+    _mnist1d(4000),
     _mnist1d(4000, sequence=True),
     _mnist1d(16000),
     StudyTask(name="digits", dataset={"name": "digits"}, input_shape=(8, 8, 1), classes=10,
