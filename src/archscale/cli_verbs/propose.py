@@ -203,13 +203,10 @@ def _headroom_option(text: str) -> float:
     from archscale.heuristics.difficulty import check_headroom
 
     try:
-        value = float(text)
+        value: Any = float(text)
     except ValueError:
-        value = text  # type: ignore[assignment]
-    try:
-        return check_headroom(value, "--headroom")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        value = text
+    return check_headroom(value, "--headroom")
 
 
 def probe_option(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -217,7 +214,7 @@ def probe_option(args: argparse.Namespace) -> dict[str, Any] | None:
     they are missing), or read ``--headroom``; ``None`` with neither.
 
     Returns:
-        ``{"headroom": ..., "probe": DataProbe dict or None, "dataset": name or None}``.
+        ``{"headroom": ..., "probe": the DataProbe or None, "dataset": name or None}``.
 
     Raises:
         ArchscaleError: both options, a malformed headroom, an unknown dataset or one whose
@@ -239,7 +236,7 @@ def probe_option(args: argparse.Namespace) -> dict[str, Any] | None:
     shape, classes, samples = task_options_of(args, data, "--probe dataset")
     args.input, args.classes, args.samples = "x".join(map(str, shape)), classes, str(samples)
     probe = probe_data(data.x_train, data.y_train)
-    return {"headroom": probe.headroom, "probe": probe.to_dict(), "dataset": data.name}
+    return {"headroom": probe.headroom, "probe": probe, "dataset": data.name}
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
@@ -257,17 +254,6 @@ def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
               f"{rates.elementwise_gelements:.2f} Gelem/s, {rates.overhead_ms * 1e3:.1f} us "
               "per layer", file=sys.stderr if args.input else sys.stdout)
     return {"path": str(path), **rates.to_dict()}
-
-
-def _probe_line(probed: dict[str, Any]) -> str:
-    from archscale.heuristics.difficulty import NEIGHBOURS
-
-    p = probed["probe"]
-    return (f"probe of {probed['dataset']} ({p['holdout']} held-out of the training examples): "
-            f"linear {100 * p['linear_accuracy']:.1f} %, {NEIGHBOURS}-nearest-neighbour "
-            f"{100 * p['neighbour_accuracy']:.1f} %, majority class "
-            f"{100 * p['majority_accuracy']:.1f} % -> headroom {p['headroom']:.3f}, capacity "
-            f"x{p['factor']:.2f}\n")
 
 
 def _write_spec(path: str, text: str) -> None:
@@ -313,13 +299,14 @@ def run(args: argparse.Namespace) -> int:
         if calibration is not None:
             data["calibration"] = calibration
         if probed is not None and probed["probe"] is not None:
-            data["probe"] = {"dataset": probed["dataset"], **probed["probe"]}
+            data["probe"] = {"dataset": probed["dataset"], **probed["probe"].to_dict()}
         print_json(data)
     else:
         from archscale.heuristics.design_note import design_note
 
         if probed is not None and probed["probe"] is not None:
-            print(_probe_line(probed))
+            print(f"probe of {probed['dataset']} ({probed['probe'].holdout} held-out of the "
+                  f"training examples): {probed['probe'].summary()}\n")
         print(design_note(proposal))
         if args.out:
             print(f"\nspec written to {args.out} (archscale profile {args.out})")

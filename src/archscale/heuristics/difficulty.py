@@ -92,6 +92,13 @@ class DataProbe:
         """JSON-ready dict, the factor included."""
         return {**asdict(self), "factor": round(self.factor, 4)}
 
+    def summary(self) -> str:
+        """One line: both probes, the majority rate, the headroom and the factor."""
+        return (f"linear {100 * self.linear_accuracy:.1f} %, {NEIGHBOURS}-nearest-neighbour "
+                f"{100 * self.neighbour_accuracy:.1f} %, majority class "
+                f"{100 * self.majority_accuracy:.1f} % -> headroom {self.headroom:.3f}, "
+                f"capacity x{self.factor:.2f}")
+
 
 def check_headroom(value: Any, field: str = "headroom") -> float:
     """``value`` as a headroom in [0, 1].

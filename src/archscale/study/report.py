@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from typing import Any, Sequence
 
+from archscale.heuristics.difficulty import DataProbe
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET
 from archscale.study.plots import data_size_plot, task_plot
 from archscale.study.results import TaskResult
@@ -172,10 +173,8 @@ def _probe_text(data: dict[str, Any], name: str) -> str:
     p = data.get("probes", {}).get(name)
     if p is None:
         return ""
-    return (f" Headroom probe ({p['holdout']} held-out training examples): linear "
-            f"{100 * p['linear_accuracy']:.1f} %, 5-NN {100 * p['neighbour_accuracy']:.1f} %, "
-            f"majority class {100 * p['majority_accuracy']:.1f} % -> headroom "
-            f"{p['headroom']:.3f}, capacity x{p['factor']:.2f}.")
+    probe = DataProbe(**{k: v for k, v in p.items() if k != "factor"})
+    return f" Headroom probe ({probe.holdout} held-out training examples): {probe.summary()}."
 
 
 def _time_line(data: dict[str, Any]) -> str:
