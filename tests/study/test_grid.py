@@ -44,9 +44,10 @@ def test_staged_depth_adds_a_block_to_every_stage():
 
 
 def test_every_point_is_a_real_spec_with_exact_costs():
-    task = task_named("mnist1d-4k")
+    task = task_named("mnist1d-1k")        # the full 2-D grid; 4 k is a cross
     points = grid_points(task, proposal_of(task))
     assert len(points) == 15 and sum(pt.is_proposal for pt in points) == 1
+    assert len(grid_points(task_named("mnist1d-4k"), proposal_of(task_named("mnist1d-4k")))) == 7
     for pt in points:
         widths = (40,) + pt.spec.widths + (10,)
         expected = sum(a * b + b for a, b in zip(widths, widths[1:]))
