@@ -126,9 +126,9 @@ FULL = (
     StudyTask(name="digits", dataset={"name": "digits"}, input_shape=(8, 8, 1), classes=10,
               samples=1437, widths=IMAGE_WIDTHS, max_epochs=DIGITS_EPOCHS, group="image"),
     _synthetic("synthetic-easy", 1.0, "16x16x3 textures, noise std 1"),
-    _synthetic("synthetic-hard", 3.0, "16x16x3 textures, noise std 3"),
     _synthetic("synthetic-medium", 2.0, "16x16x3 textures, noise std 2 (not used to fit the "
                "headroom factor: a check of it)"),
+    _synthetic("synthetic-hard", 3.0, "16x16x3 textures, noise std 3"),
     _mnist1d(64000, max_epochs=MNIST1D_64K_EPOCHS),
 )
 
