@@ -68,6 +68,9 @@ TARGETS = {t.name: t for t in (
     # The TensorFlow calibration tests reach the rules through propose; they are left out.
     Target("rules", ("src/archscale/heuristics/rules.py",), ("tests/heuristics",),
            markers="not slow and not tf"),
+    # The headroom probe and its factor (pure NumPy).
+    Target("difficulty", ("src/archscale/heuristics/difficulty.py",),
+           ("tests/heuristics/test_difficulty.py",), markers="not slow and not tf"),
 )}
 
 _MUTMUT = str(Path(sys.executable).with_name("mutmut"))
