@@ -35,13 +35,32 @@ def _rule(p: Proposal, name: str):
 
 # --- golden tasks ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("macs, blocks_range", [(40e6, (3, 4)), (200e6, (5, 12)),
-                                                (1e9, (8, 24))])
-def test_golden_cifar_uses_the_mac_budget_not_the_data_ceiling(macs, blocks_range):
+# width first (Zagoruyko & Komodakis 2016): ResNet-20's 3 blocks per stage while the widths grow
+# (16 -> WRN-20-2 at 200 M MACs -> WRN-20-5 at 1 G), blocks only once the widths reach 8x
+@pytest.mark.parametrize("macs, blocks_range, first_width", [
+    (40e6, (3, 3), (16, 16)), (200e6, (3, 3), (32, 40)), (1e9, (3, 3), (72, 88)),
+    (5e9, (4, 12), (128, 128))])
+def test_golden_cifar_uses_the_mac_budget_not_the_data_ceiling(macs, blocks_range,
+                                                               first_width):
     p = propose(Task(**CIFAR), Budget(max_macs=int(macs)))
     assert p.variant == "resnet-cifar" and p.binding == "max_macs" and _used(p) >= 0.9
     assert "capacity" not in p.utilisation  # advisory once the user gives a budget
     assert blocks_range[0] <= p.spec.stage_blocks[0] <= blocks_range[1]
+    assert first_width[0] <= p.spec.stage_widths[0] <= first_width[1]
+    assert "width first" in _rule(p, "growth order").result
+
+
+def test_width_first_is_the_cifar_layouts_alone():
+    # the ImageNet-style ResNet keeps the compound path: 8 G MACs deepen stage 3 (ResNet-101's 23)
+    deep = propose(Task(input_shape=(224, 224, 3), classes=1000, samples=1_281_167,
+                        family="resnet"), Budget(max_macs=8_000_000_000))
+    assert deep.variant == "resnet-imagenet" and deep.spec.stage_blocks[2] > 6
+    assert not [s for s in deep.rationale if s.rule == "growth order"]
+    # CIFAR-style: every fill move widens until no stage can; one block only at 8x widths
+    for macs in (60e6, 300e6, 2e9):
+        p = propose(Task(**CIFAR), Budget(max_macs=int(macs)))
+        assert not [m for m in p.scaling["moves"] if m.startswith("add a block")], macs
+        assert p.spec.stage_blocks == (3, 3, 3), macs
     assert p.recipe.learning_rate == 0.1 and p.recipe.batch_size == 128  # He et al. 4.2
     assert p.regularisation.weight_decay == 5e-4
 
@@ -155,8 +174,11 @@ def test_rationale_numbers_are_the_ones_used():
     assert f"needs {stages} stages" in _rule(seq, "family").result["why"]
     wide = propose(Task(**CIFAR), Budget(max_macs=200_000_000))
     widths = wide.spec.stage_widths
-    if any(b != 2 * a for a, b in zip(widths, widths[1:])):
+    # the departures rule's tolerance: a ratio more than 15 % away from 2
+    if any(abs(b / a - 2) > 0.3 for a, b in zip(widths, widths[1:])):
         assert "do not double" in json.dumps(_rule(wide, "quantise and fill").result)
+    narrow = propose(Task(**CIFAR), Budget(max_macs=5_000_000_000))
+    assert narrow.spec.stage_widths == (128, 256, 512)  # doubling at the width ceiling
 
 
 def test_search_space_is_rounded_deduplicated_and_has_resolution():

@@ -37,9 +37,10 @@ def test_mlp_depth_adds_or_drops_hidden_layers_and_width_scales_them():
 
 def test_staged_depth_adds_a_block_to_every_stage():
     p = proposal_of(task_named("synthetic-easy"))
-    assert p.spec.stage_blocks == (4, 3)
-    assert point_spec(p, 1.0, 1).stage_blocks == (5, 4)
-    assert point_spec(p, 1.0, -1).stage_blocks == (3, 2)
+    assert p.spec.stage_blocks == (3, 3)                   # width first: ResNet-14's depth
+    assert p.spec.stage_widths == (16, 24)
+    assert point_spec(p, 1.0, 1).stage_blocks == (4, 4)
+    assert point_spec(p, 1.0, -1).stage_blocks == (2, 2)
     assert point_spec(p, 2.0, 0).stage_widths == (32, 48)
 
 

@@ -18,6 +18,7 @@ from archscale.heuristics.difficulty import (HEADROOM_EXPONENT, HEADROOM_REFEREN
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
 from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
+from archscale.reference_archs.scaling_plan import MAX_WIDTH_FACTOR as RESNET_MAX_WIDTH
 
 
 def rule_rows() -> list[tuple[str, str, str]]:
@@ -75,8 +76,10 @@ def rule_rows() -> list[tuple[str, str, str]]:
                                      "its depth and scales its widths)",
          "Simonyan & Zisserman 2014; He et al. 2015; Radosavovic et al. 2020"),
         ("scaling", "depth 1.2^phi, width 1.1^phi, resolution 1.15^phi; resolution from 96 px "
-                    "up to `--max-resolution` (default: the input's side); phi bisected",
-         "Tan & Le 2019"),
+                    "up to `--max-resolution` (default: the input's side); phi bisected; the "
+                    "CIFAR-style ResNet grows width first (its base depth until the widths "
+                    f"reach {RESNET_MAX_WIDTH:g}x, then blocks)",
+         "Tan & Le 2019; Zagoruyko & Komodakis 2016; the study (16x16 textures)"),
         ("dropout", f"log-linear in params/sample through ({d0:.2f}, {v0:g}) and "
                     f"({d1:.1f}, {v1:g}), in [0, 0.5], step 0.05", "Tan & Le 2019 (B0, B7)"),
         ("weight decay", f"SGD: power law through ({w0:.1f}, {y0:g}) and ({w1:.0f}, {y1:g}), "

@@ -192,13 +192,17 @@ class Plan:
 # ---------------------------------------------------------------------------------------------
 
 
+#: How far a staged plan widens its base widths (WRN-n-8's factor, Zagoruyko & Komodakis 2016).
+MAX_WIDTH_FACTOR = 8.0
+
+
 class StagedPlan(Plan):
     """Stages of blocks; knobs = blocks per stage + width per stage + stem width."""
 
     axes = ("depth", "width")
 
     def __init__(self, task: Task, base_blocks: Sequence[int], base_widths: Sequence[int],
-                 base_stem: int, max_width_factor: float = 8.0) -> None:
+                 base_stem: int, max_width_factor: float = MAX_WIDTH_FACTOR) -> None:
         super().__init__(task)
         self.base_blocks = tuple(base_blocks)
         self.base_widths = tuple(base_widths)
