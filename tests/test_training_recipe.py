@@ -87,10 +87,14 @@ def test_the_proposal_trains_with_its_own_recipe():
     from archscale.measure.accuracy import measure_accuracy
 
     p = archscale.propose(archscale.Task(input_shape=(8, 8, 1), classes=10, samples=1437))
-    result = measure_accuracy(p.spec, "digits", seeds=(0,), recipe=p.recipe.replace(epochs=3))
+    # 8 epochs: after 3, the batch-norm moving statistics (momentum 0.99, 41 steps an epoch)
+    # still lag the width-24 ResNet-8's activations and the test accuracy sits at chance
+    result = measure_accuracy(p.spec, "digits", seeds=(0,), recipe=p.recipe.replace(epochs=8))
     assert result.recipe.optimizer == p.recipe.optimizer
     assert result.to_row()["recipe_weight_decay"] == p.recipe.weight_decay
-    assert 0.1 < result.accuracy_mean <= 1.0
+    run = result.runs[0]
+    assert run.final_train_loss < 0.5 * run.initial_loss
+    assert 0.15 < result.accuracy_mean <= 1.0
 
 
 def test_regression_recipe_is_refused_by_the_accuracy_measurement():

@@ -70,7 +70,8 @@ TARGETS = {t.name: t for t in (
            markers="not slow and not tf"),
     # The headroom probe and its factor (pure NumPy).
     Target("difficulty", ("src/archscale/heuristics/difficulty.py",),
-           ("tests/heuristics/test_difficulty.py",), markers="not slow and not tf"),
+           ("tests/heuristics/test_difficulty.py", "tests/heuristics/test_difficulty_exact.py"),
+           markers="not slow and not tf"),
 )}
 
 _MUTMUT = str(Path(sys.executable).with_name("mutmut"))
