@@ -92,3 +92,43 @@ def test_spearman_against_scipy():
         assert spearman(xs, ys) == pytest.approx(stats.spearmanr(xs, ys).statistic)
     assert spearman([1, 1, 1], [1, 2, 3]) is None
     assert spearman([1], [1]) is None
+
+
+def _task_result(samples, knee_params, proposal_params, missing=()):
+    from archscale.study.results import TaskResult
+    from archscale.study.tasks import StudyTask
+
+    grid = [point(0.5, knee_params - 10, (0.80, 0.80)),
+            point(1, proposal_params - 10, (0.80, 0.80), proposal=True)]
+    if knee_params > proposal_params:
+        grid = [point(1, proposal_params - 10, (0.70, 0.70), proposal=True),
+                point(2, knee_params - 10, (0.80, 0.80))]
+    task = StudyTask(name=f"m-{samples}", dataset={"name": "mnist1d"}, input_shape=(40,),
+                     classes=10, samples=samples, group="mnist1d")
+    return TaskResult(task=task, proposal=None, points=grid, missing=list(missing),
+                      knee=knee_of(grid), score=score_proposal(grid))
+
+
+def test_data_size_series_leaves_partial_grids_out_of_rho():
+    from archscale.study.scores import data_size_series
+
+    results = [_task_result(1000, 500, 300), _task_result(4000, 900, 700),
+               _task_result(16000, 1500, 1700, missing=["m-16000 w2 d+0 (0 of 3 seeds)"])]
+    series = data_size_series(results, "mnist1d")
+    assert series["samples"] == [1000, 4000] and series["partial"] == [16000]
+    assert series["knee_params"] == [500, 900] and series["proposal_params"] == [300, 700]
+    assert series["spearman"] == pytest.approx(1.0)
+    # a provisional knee smaller than the 4 k one would make rho 0.5 if it were counted
+    results[2] = _task_result(16000, 600, 1700, missing=["m-16000 w2 d+0 (0 of 3 seeds)"])
+    assert data_size_series(results, "mnist1d")["spearman"] == pytest.approx(1.0)
+
+
+def test_a_partial_grid_verdict_is_marked_provisional():
+    from archscale.study.report import proposal_table
+
+    score = _task_result(1000, 500, 300).score.to_dict()
+    data = {"tasks": [{"name": "a"}, {"name": "b"}], "proposals": {"a": score, "b": score},
+            "probes": {}, "missing": {"b": ["b w2 d+0 (0 of 3 seeds)", "b w4 d+0 (1 of 3 seeds)"]}}
+    _, rows = proposal_table(data)
+    assert rows[0][-1] == "MACs only"
+    assert rows[1][-1] == "MACs only (provisional: 2 grid points not measured)"

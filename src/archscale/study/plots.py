@@ -61,17 +61,22 @@ def task_plot(result: TaskResult) -> Plot | None:
 def data_size_plot(results: Sequence[TaskResult], group: str) -> Plot | None:
     """The knee's params and the proposal's params against training-set size for the tasks
     of ``group`` (``None`` with fewer than two measured sizes)."""
-    rows = sorted(((r.task.samples, r.score) for r in results
-                   if r.task.group == group and r.score is not None), key=lambda t: t[0])
-    if len(rows) < 2:
+    scored = sorted((r for r in results if r.task.group == group and r.score is not None),
+                    key=lambda r: r.task.samples)
+    if len(scored) < 2:
         return None
     fig = new_figure(5.6, 3.8)
     ax = fig.add_subplot(1, 1, 1)
-    sizes = [n for n, _ in rows]
-    ax.plot(sizes, [s.knee_params for _, s in rows], marker="*", markersize=12,
-            color="#ff7f0e", label="knee of the grid")
-    ax.plot(sizes, [s.proposal_params for _, s in rows], marker="o", color="#d62728",
-            label="zero-shot proposal")
+    done = [r for r in scored if not r.missing]
+    ax.plot([r.task.samples for r in done], [r.score.knee_params for r in done], marker="*",
+            markersize=12, color="#ff7f0e", label="knee of the grid")
+    partial = [r for r in scored if r.missing]
+    if partial:
+        ax.plot([r.task.samples for r in partial], [r.score.knee_params for r in partial],
+                linestyle="none", marker="*", markersize=12, markerfacecolor="none",
+                color="#ff7f0e", label="knee so far (grid incomplete)")
+    ax.plot([r.task.samples for r in scored], [r.score.proposal_params for r in scored],
+            marker="o", color="#d62728", label="zero-shot proposal")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training examples (log)")

@@ -100,6 +100,9 @@ def proposal_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         met = ("yes" if s["meets_accuracy"] and s["meets_macs"] else
                "accuracy only" if s["meets_accuracy"] else
                "MACs only" if s["meets_macs"] else "no")
+        short = len(data["missing"].get(task["name"], ()))
+        if short:  # the knee and best of part of a grid: the verdict may still change
+            met += f" (provisional: {short} grid point{'s' if short > 1 else ''} not measured)"
         rows.append([task["name"], headroom, f"{format_count(s['proposal_params'])} params",
                      f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
                      f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f} "
@@ -162,10 +165,13 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
     for d in data["data_size"]:
         rho = "-" if d["spearman"] is None else f"{d['spearman']:.2f}"
         sizes = ", ".join(f"{n:,}" for n in d["samples"])
+        partial = d.get("partial") or []
+        left = (f" Not counted (grids incomplete): {', '.join(f'{n:,}' for n in partial)}."
+                if partial else "")
         lines.append(f"- {d['group']} at {sizes} training examples: knee params "
                      f"{', '.join(format_count(v) for v in d['knee_params'])}; proposal params "
                      f"{', '.join(format_count(v) for v in d['proposal_params'])}; Spearman rho "
-                     f"{rho} (target 1).")
+                     f"{rho} (target 1).{left}")
     return lines
 
 

@@ -119,15 +119,19 @@ def seeded_verdict(summary: Sequence[dict[str, Any]], trials: int) -> dict[str, 
 
 
 def data_size_series(results: Sequence[TaskResult], group: str) -> dict[str, Any] | None:
-    """Knee and proposal params across the group's training-set sizes, and their rho."""
-    rows = sorted(((r.task.samples, r.score) for r in results
-                   if r.task.group == group and r.score is not None), key=lambda t: t[0])
-    if not rows:
+    """Knee and proposal params across the group's training-set sizes whose grids are
+    complete, and their rho; sizes whose grids are still partial are listed apart
+    (``partial``: a knee on part of a grid is provisional, so it does not enter rho)."""
+    scored = [r for r in results if r.task.group == group and r.score is not None]
+    rows = sorted(((r.task.samples, r.score) for r in scored if not r.missing),
+                  key=lambda t: t[0])
+    partial = sorted(r.task.samples for r in scored if r.missing)
+    if not rows and not partial:
         return None
     knee = [s.knee_params for _, s in rows]
     prop = [s.proposal_params for _, s in rows]
     return {"group": group, "samples": [n for n, _ in rows], "knee_params": knee,
-            "proposal_params": prop, "spearman": spearman(knee, prop)}
+            "proposal_params": prop, "spearman": spearman(knee, prop), "partial": partial}
 
 
 def _study_time(work: str) -> dict[str, Any]:
