@@ -121,6 +121,9 @@ def test_data_size_series_leaves_partial_grids_out_of_rho():
     # a provisional knee smaller than the 4 k one would make rho 0.5 if it were counted
     results[2] = _task_result(16000, 600, 1700, missing=["m-16000 w2 d+0 (0 of 3 seeds)"])
     assert data_size_series(results, "mnist1d")["spearman"] == pytest.approx(1.0)
+    only_partial = data_size_series(results[2:], "mnist1d")
+    assert only_partial["samples"] == [] and only_partial["partial"] == [16000]
+    assert only_partial["spearman"] is None
 
 
 def test_a_partial_grid_verdict_is_marked_provisional():
@@ -132,3 +135,10 @@ def test_a_partial_grid_verdict_is_marked_provisional():
     _, rows = proposal_table(data)
     assert rows[0][-1] == "MACs only"
     assert rows[1][-1] == "MACs only (provisional: 2 grid points not measured)"
+    from archscale.study.report import _verdict_lines
+
+    lines = _verdict_lines({"seeded": {}, "data_size": [
+        {"group": "g", "samples": [], "knee_params": [], "proposal_params": [],
+         "spearman": None, "partial": [4000]}]})
+    assert lines == ["- g: no training-set size with a complete grid yet. Not counted (grids "
+                     "incomplete): 4,000."]

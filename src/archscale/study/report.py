@@ -168,6 +168,9 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
         partial = d.get("partial") or []
         left = (f" Not counted (grids incomplete): {', '.join(f'{n:,}' for n in partial)}."
                 if partial else "")
+        if not d["samples"]:
+            lines.append(f"- {d['group']}: no training-set size with a complete grid yet.{left}")
+            continue
         lines.append(f"- {d['group']} at {sizes} training examples: knee params "
                      f"{', '.join(format_count(v) for v in d['knee_params'])}; proposal params "
                      f"{', '.join(format_count(v) for v in d['proposal_params'])}; Spearman rho "
