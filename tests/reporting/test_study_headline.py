@@ -45,3 +45,12 @@ def test_bad_headline_files(tmp_path):
     bad.write_text("[1]")
     with pytest.raises(ReportError, match="must be the results.json"):
         load_study(str(bad))
+
+
+def test_a_partial_grid_is_provisional_in_the_headline(tmp_path):
+    path = write(tmp_path, {"tasks": [{"name": "a"}, {"name": "b"}],
+                            "proposals": {"a": SCORE, "b": SCORE},
+                            "missing": {"b": ["b w4 d+0 (0 of 3 seeds)"]}})
+    rows = study_blocks(path, None)[2].table.rows
+    assert rows[0][-1] == "MACs only"
+    assert rows[1][-1] == "MACs only (provisional: 1 grid point not measured)"

@@ -41,11 +41,13 @@ def load_study(path: str) -> dict[str, Any]:
     return data
 
 
-def _row(name: str, s: dict[str, Any] | None) -> tuple[str, ...]:
+def _row(name: str, s: dict[str, Any] | None, missing: int = 0) -> tuple[str, ...]:
     if s is None:
         return (name, "", "", "", "", "", "", "not measured")
     met = "yes" if s["meets_accuracy"] and s["meets_macs"] else \
         "accuracy only" if s["meets_accuracy"] else "MACs only" if s["meets_macs"] else "no"
+    if missing:  # scored on part of its grid (the study's report lists the missing points)
+        met += f" (provisional: {missing} grid point{'s' if missing > 1 else ''} not measured)"
     return (name, count(s["proposal_params"]),
             f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
             f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f}",
@@ -58,7 +60,9 @@ def study_blocks(path: str, out: str | None) -> list[w.Block]:
     data = load_study(path)
     report = os.path.join(os.path.dirname(os.path.abspath(path)), "report.md")
     where = os.path.relpath(report, os.path.abspath(out)) if out else report
-    rows = tuple(_row(str(t.get("name")), data["proposals"].get(t.get("name")))
+    missing = data.get("missing") if isinstance(data.get("missing"), dict) else {}
+    rows = tuple(_row(str(t.get("name")), data["proposals"].get(t.get("name")),
+                      len(missing.get(t.get("name")) or ()))
                  for t in data["tasks"])
     text = ("Is the zero-shot proposal the right size? Per task, its test accuracy against the "
             "best of a grid over its family's width and depth, and its MACs against the knee "
