@@ -41,18 +41,26 @@ def load_study(path: str) -> dict[str, Any]:
     return data
 
 
+def verdict(score: dict[str, Any], missing: int = 0) -> str:
+    """The "targets met" cell of a proposal score (``ProposalScore.to_dict()``): ``yes``,
+    ``accuracy only``, ``MACs only`` or ``no``, marked provisional when ``missing`` grid
+    points are not measured yet (the study's report and this headline both use it)."""
+    met = "yes" if score["meets_accuracy"] and score["meets_macs"] else \
+        "accuracy only" if score["meets_accuracy"] else \
+        "MACs only" if score["meets_macs"] else "no"
+    if missing:  # scored on part of its grid: the verdict may still change
+        met += f" (provisional: {missing} grid point{'s' if missing > 1 else ''} not measured)"
+    return met
+
+
 def _row(name: str, s: dict[str, Any] | None, missing: int = 0) -> tuple[str, ...]:
     if s is None:
         return (name, "", "", "", "", "", "", "not measured")
-    met = "yes" if s["meets_accuracy"] and s["meets_macs"] else \
-        "accuracy only" if s["meets_accuracy"] else "MACs only" if s["meets_macs"] else "no"
-    if missing:  # scored on part of its grid (the study's report lists the missing points)
-        met += f" (provisional: {missing} grid point{'s' if missing > 1 else ''} not measured)"
     return (name, count(s["proposal_params"]),
             f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
             f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f}",
             f"{s['gap_points']:+.1f}", str(s["knee_label"]).split(" ", 1)[-1],
-            f"{s['macs_ratio_to_knee']:.2f}x", met)
+            f"{s['macs_ratio_to_knee']:.2f}x", verdict(s, missing))
 
 
 def study_blocks(path: str, out: str | None) -> list[w.Block]:

@@ -16,6 +16,7 @@ import tempfile
 from typing import Any, Sequence
 
 from archscale.heuristics.difficulty import DataProbe
+from archscale.reporting.study_headline import verdict
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET
 from archscale.study.plots import data_size_plot, task_plot
 from archscale.study.results import TaskResult
@@ -97,12 +98,7 @@ def proposal_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             rows.append([task["name"], headroom, "-", "-", "-", "-", "-", "-", "-", "-",
                          "not measured"])
             continue
-        met = ("yes" if s["meets_accuracy"] and s["meets_macs"] else
-               "accuracy only" if s["meets_accuracy"] else
-               "MACs only" if s["meets_macs"] else "no")
-        short = len(data["missing"].get(task["name"], ()))
-        if short:  # the knee and best of part of a grid: the verdict may still change
-            met += f" (provisional: {short} grid point{'s' if short > 1 else ''} not measured)"
+        met = verdict(s, len(data["missing"].get(task["name"], ())))
         rows.append([task["name"], headroom, f"{format_count(s['proposal_params'])} params",
                      f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
                      f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f} "
