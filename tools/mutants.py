@@ -52,7 +52,7 @@ TARGETS = {t.name: t for t in (
             "tests/test_memory_model_counts.py")),
     Target("pareto", ("src/archscale/pareto.py",),
            ("tests/reporting/test_pareto.py", "tests/reporting/test_pareto_exact.py")),
-    Target("store", ("src/archscale/runner/store.py",),
+    Target("store", ("src/archscale/runner/store.py", "src/archscale/runner/store_reader.py"),
            ("tests/runner/test_store.py", "tests/runner/test_api.py",
             "tests/runner/test_store_exact.py")),
     Target("planner", ("src/archscale/runner/planner.py",), ("tests/runner/test_store.py",)),

@@ -308,6 +308,28 @@ def test_reader_reads_rows_jobs_and_runs(tmp_path):
             reader._conn.execute("DELETE FROM results")
 
 
+def test_reader_rows_equal_the_stores_and_leave_a_committed_file_byte_identical(tmp_path):
+    path = str(tmp_path / "c.db")
+    with Store(path) as store:
+        store.put(_row("b", created_at="2026-01-02T00:00:00Z"), {"job": "b"}, {})
+        store.put(_row("a", status="failed", created_at="2026-01-01T00:00:00Z"), {}, {})
+        store.put(_row("c", measurement="latency", created_at="2026-01-03T00:00:00Z"), {}, {})
+        queries = [{}, {"keys": ["c", "x", "a"]}, {"keys": []}, {"status": "ok"},
+                   {"measurement": "latency"}, {"measurement": "cost", "status": "failed"},
+                   {"keys": ["a", "b", "c"], "status": "ok"}]
+        expected = [store.rows(**q) for q in queries]
+    assert [[r["job_key"] for r in rows] for rows in expected] == [
+        ["a", "b", "c"], ["c", "a"], [], ["b", "c"], ["c"], ["a"], ["b", "c"]]
+    with sqlite3.connect(path) as con:   # as committed: journal mode DELETE
+        assert con.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    con.close()
+    committed = open(path, "rb").read()
+    with open_reader(path) as reader:
+        assert [reader.rows(**q) for q in queries] == expected
+    assert open(path, "rb").read() == committed
+    assert sorted(os.listdir(tmp_path)) == ["c.db"]
+
+
 def test_reader_messages(tmp_path):
     missing = str(tmp_path / "missing.db")
     with pytest.raises(StoreReadError) as info:
@@ -318,7 +340,8 @@ def test_reader_messages(tmp_path):
     empty = str(tmp_path / "empty.db")
     sqlite3.connect(empty).close()
     with open_reader(empty) as reader:
-        for method, table in ((reader.results, "results"), (reader.runs, "runs")):
+        for method, table in ((reader.results, "results"), (reader.runs, "runs"),
+                              (reader.rows, "results")):
             with pytest.raises(StoreReadError) as info:
                 method()
             assert str(info.value) == (f"{empty!r} is not an archscale result store "

@@ -4,6 +4,7 @@ report's files; a re-run trains nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -23,7 +24,7 @@ def run_study(cwd, *args):
 
 
 def stored(db):
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         return conn.execute("SELECT job_key, created_at FROM results ORDER BY job_key").fetchall()
 
 
@@ -68,6 +69,26 @@ def test_tiny_study_runs_reports_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "0 to run" in again.stderr
     assert stored(tmp_path / "dimensions.db") == before   # nothing trained, nothing rewritten
+
+    # a committed store (journal mode DELETE) is read, never rewritten, by the report
+    db = tmp_path / "dimensions.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    committed = db.read_bytes()
+    report = run_study(tmp_path, "report", "--study", "tiny", "--out", "report2")
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert db.read_bytes() == committed
+    assert not (tmp_path / "dimensions.db-wal").exists()
+    assert (tmp_path / "report2" / "results.csv").read_text() == \
+        (out / "results.csv").read_text()
+
+
+def test_a_report_without_a_store_is_one_line_and_exit_2(tmp_path):
+    done = run_study(tmp_path, "report", "--study", "tiny", "--db", "none.db")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: cannot open result store 'none.db'")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []
 
 
 def test_bad_study_name_is_one_line_and_exit_2(tmp_path):

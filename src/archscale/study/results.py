@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from archscale.heuristics.proposal import Proposal
 from archscale.runner.api import sweep_of
 from archscale.runner.jobs import expand
-from archscale.runner.store import Store
+from archscale.runner.store import StoreReader, open_reader
 from archscale.study.analysis import Knee, PointResult, ProposalScore, knee_of, score_proposal
 from archscale.study.grid import grid_entries, grid_points, grid_sweep
 from archscale.study.searches import SearchTrial
@@ -34,7 +34,7 @@ class TaskResult:
     trials: list[SearchTrial] = field(default_factory=list)
 
 
-def collect_points(task: StudyTask, proposal: Proposal, store: Store,
+def collect_points(task: StudyTask, proposal: Proposal, store: StoreReader,
                    work: str) -> tuple[list[PointResult], list[str]]:
     """The task's grid points with every seed measured, and the labels of the others."""
     entries = grid_entries(task, proposal, os.path.join(work, "specs"))
@@ -62,9 +62,14 @@ def collect_points(task: StudyTask, proposal: Proposal, store: Store,
 
 def collect(tasks: Sequence[StudyTask], proposals: dict[str, Proposal], db: str, work: str,
             trials: Sequence[SearchTrial]) -> list[TaskResult]:
-    """One ``TaskResult`` per task."""
+    """One ``TaskResult`` per task, read from ``db`` without changing it (a committed store
+    stays byte-identical).
+
+    Raises:
+        StoreReadError: ``db`` does not exist or is not a result store.
+    """
     out = []
-    with Store(db) as store:
+    with open_reader(db) as store:
         for task in tasks:
             points, missing = collect_points(task, proposals[task.name], store, work)
             out.append(TaskResult(task, proposals[task.name], points, missing, knee_of(points),
