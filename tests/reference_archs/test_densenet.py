@@ -82,6 +82,10 @@ def test_matches_keras_applications(depth, shape, classes):
 
 
 @pytest.mark.tf
+@pytest.mark.slow  # 20-50 s on 2 cores; the default suite covers it in two halves:
+# test_matches_keras_applications (this spec is Keras' DenseNet layer for layer) and
+# test_catalogue_exactness::test_macs_equal_tensorflow_profiler[densenet121] (its MACs equal
+# the profiler's on archscale's own build)
 def test_macs_equal_profiler_on_keras_applications_model():
     import keras
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -61,6 +62,30 @@ def test_cross_grid_is_the_width_line_plus_the_depth_line():
     assert task.points() == ((0.5, 0), (1.0, -1), (1.0, 0), (1.0, 1), (2.0, 0))
     full = StudyTask(**{**task.__dict__, "full_grid": True})
     assert len(full.points()) == 9
+
+
+def test_every_task_spans_at_least_a_quarter_to_four_times_the_width():
+    for task in STUDIES["full"]:
+        assert min(task.widths) <= 0.25 and max(task.widths) >= 4.0, task.name
+        assert {-1, 0, 1} <= set(task.depths), task.name
+    hard = task_named("synthetic-hard")
+    assert (4.0, 0) in hard.points()
+    p = proposal_of(hard)
+    assert point_spec(p, 4.0, 0).stage_widths == tuple(4 * w for w in p.spec.stage_widths)
+
+
+def test_a_search_file_names_the_proposals_space_as_well(monkeypatch):
+    from archscale.study.searches import proposal_key
+
+    p = proposal_of(task_named("mnist1d-1k"))
+    same = archscale.propose(task_named("mnist1d-1k").task())
+    assert proposal_key(p) == proposal_key(same)
+    narrower = {**p.search_space, "hyperparameters": [
+        {**row, "max_value": 1.5} if row["name"] == "width_multiplier" else row
+        for row in p.search_space["hyperparameters"]]}
+    other = dataclasses.replace(p, search_space=narrower)
+    assert other.spec == p.spec and other.recipe == p.recipe
+    assert proposal_key(other) != proposal_key(p)
 
 
 def test_sweep_runs_the_cheapest_points_first_with_the_capped_recipe(tmp_path):

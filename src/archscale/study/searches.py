@@ -102,10 +102,11 @@ def run_search(task: StudyTask, proposal: Proposal, search: str, seed: int, *, d
 
 
 def proposal_key(proposal: Proposal) -> str:
-    """8 hex digits naming a proposal's spec and recipe: a search's files carry it, so a
-    search made for another proposal is never read as this one's."""
-    return sha256_hex({"spec": proposal.spec.to_dict(),
-                       "recipe": proposal.recipe.to_dict()})[:8]
+    """8 hex digits naming a proposal's spec, recipe and search space: a search's files carry
+    it, so a search made for another proposal, or over another space, is never read as this
+    one's."""
+    return sha256_hex({"spec": proposal.spec.to_dict(), "recipe": proposal.recipe.to_dict(),
+                       "space": proposal.search_space})[:8]
 
 
 def _hp_text(values: Mapping[str, Any]) -> str:

@@ -21,8 +21,6 @@ from archscale.specs import Task
 
 #: Width multipliers of the grid (a log scale, 0.25x .. 4x).
 WIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
-#: Image tasks stop at 2x: a 4x point costs 16x the proposal's training compute.
-IMAGE_WIDTHS = (0.25, 0.5, 1.0, 2.0)
 #: The sequence CNN's grid reaches further down: a 1-D CNN's translation-shared filters solve
 #: MNIST-1D with far fewer parameters than an MLP (Greydanus 2020: ~94 % at 4 k examples
 #: with a three-layer, 25-channel CNN), so its knee may lie below 0.25x of a proposal sized
@@ -114,7 +112,7 @@ def _synthetic(name: str, noise: float, notes: str) -> StudyTask:
     return StudyTask(name=name, dataset={"name": "synthetic", "resolution": 16, "channels": 3,
                                          "classes": 10, "samples": 2000,
                                          "test_samples": 1000, "noise": noise},
-                     input_shape=(16, 16, 3), classes=10, samples=2000, widths=IMAGE_WIDTHS,
+                     input_shape=(16, 16, 3), classes=10, samples=2000,
                      max_epochs=IMAGE_EPOCHS, group="image", notes=notes)
 
 
@@ -132,7 +130,7 @@ FULL = (
     _mnist1d(4000, sequence=True, widths=SEQUENCE_WIDTHS),
     _mnist1d(16000, max_epochs=MNIST1D_LARGE_EPOCHS),
     StudyTask(name="digits", dataset={"name": "digits"}, input_shape=(8, 8, 1), classes=10,
-              samples=1437, widths=IMAGE_WIDTHS, max_epochs=DIGITS_EPOCHS, group="image"),
+              samples=1437, max_epochs=DIGITS_EPOCHS, group="image"),
     _synthetic("synthetic-easy", 1.0, "16x16x3 textures, noise std 1"),
     _synthetic("synthetic-medium", 2.0, "16x16x3 textures, noise std 2 (not used to fit the "
                "headroom factor: a check of it)"),
