@@ -8,11 +8,11 @@ import pytest
 
 from archscale.reporting.schema import ReportError
 from archscale.reporting import writers as w
-from archscale.reporting.study_headline import load_study, study_blocks
+from archscale.reporting.study_headline import gap_cells, load_study, study_blocks
 
 SCORE = {"proposal_params": 16378, "proposal_accuracy": 0.612, "proposal_std": 0.011,
-         "best_accuracy": 0.64, "best_std": 0.008, "gap_points": 2.8, "knee_label":
-         "mnist1d-4k w2 d+0", "macs_ratio_to_knee": 0.31, "meets_accuracy": False,
+         "best_accuracy": 0.64, "best_std": 0.008, "gap_points": 2.8, "gap_allowed_points": 1.0,
+         "knee_label": "mnist1d-4k w2 d+0", "macs_ratio_to_knee": 0.31, "meets_accuracy": False,
          "meets_macs": True}
 
 
@@ -54,3 +54,13 @@ def test_a_partial_grid_is_provisional_in_the_headline(tmp_path):
     rows = study_blocks(path, None)[2].table.rows
     assert rows[0][-1] == "MACs only"
     assert rows[1][-1] == "MACs only (provisional: 1 grid point not measured)"
+
+
+def test_a_gap_just_over_the_allowance_is_printed_to_two_decimals():
+    # the medium textures: 1.033 points against 1.0 allowed fails the target
+    assert gap_cells(1.0333, 1.0) == ("+1.03", "1.00")
+    assert gap_cells(0.9667, 1.0) == ("+0.97", "1.00")
+    assert gap_cells(1.0, 1.0) == ("+1.0", "1.0")
+    assert gap_cells(3.8, 1.1015) == ("+3.8", "1.1")
+    assert gap_cells(0.2339, 1.0) == ("+0.2", "1.0")
+    assert gap_cells(-0.04, 0.5) == ("-0.0", "0.5")

@@ -53,13 +53,23 @@ def verdict(score: dict[str, Any], missing: int = 0) -> str:
     return met
 
 
+def gap_cells(gap: float, allowed: float) -> tuple[str, str]:
+    """The gap and allowed-gap cells (points): one decimal, or two where one decimal would
+    print both alike while the verdict tells them apart (a 1.03 gap against 1.0 allowed
+    reads "+1.03" / "1.00", not "+1.0" / "1.0")."""
+    if f"{gap:.1f}" == f"{allowed:.1f}" and gap != allowed:
+        return f"{gap:+.2f}", f"{allowed:.2f}"
+    return f"{gap:+.1f}", f"{allowed:.1f}"
+
+
 def _row(name: str, s: dict[str, Any] | None, missing: int = 0) -> tuple[str, ...]:
     if s is None:
         return (name, "", "", "", "", "", "", "not measured")
     return (name, count(s["proposal_params"]),
             f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
             f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f}",
-            f"{s['gap_points']:+.1f}", str(s["knee_label"]).split(" ", 1)[-1],
+            gap_cells(s["gap_points"], s["gap_allowed_points"])[0],
+            str(s["knee_label"]).split(" ", 1)[-1],
             f"{s['macs_ratio_to_knee']:.2f}x", verdict(s, missing))
 
 

@@ -16,7 +16,7 @@ import tempfile
 from typing import Any, Sequence
 
 from archscale.heuristics.difficulty import DataProbe
-from archscale.reporting.study_headline import verdict
+from archscale.reporting.study_headline import gap_cells, verdict
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET
 from archscale.study.plots import data_size_plot, task_plot
 from archscale.study.results import TaskResult
@@ -103,7 +103,7 @@ def proposal_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                      f"{100 * s['proposal_accuracy']:.1f} ± {100 * s['proposal_std']:.1f}",
                      f"{100 * s['best_accuracy']:.1f} ± {100 * s['best_std']:.1f} "
                      f"({s['best_label'].split(' ', 1)[1]})",
-                     f"{s['gap_points']:+.1f}", f"{s['gap_allowed_points']:.1f}",
+                     *gap_cells(s["gap_points"], s["gap_allowed_points"]),
                      s["knee_label"].split(" ", 1)[1], f"{100 * s['knee_accuracy']:.1f}",
                      f"{s['macs_ratio_to_knee']:.2f}x", met])
     return head, rows
