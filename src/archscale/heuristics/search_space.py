@@ -110,10 +110,10 @@ def search_space(plan: Plan, binding: str | None, utilisation: dict[str, dict[st
         ``{"hyperparameters": [...], "apply": ..., "note": ...}``.
     """
     user_bound = binding is not None and utilisation[binding]["user"]
-    high = 1.0 if user_bound else DATA_BOUND_DEPTH_HIGH
-    wide = 1.0 if user_bound else DATA_BOUND_WIDTH_HIGH
-    rows = {"width_multiplier": _float("width_multiplier", 0.5, wide, 1.0, step=0.125),
-            "depth_multiplier": _float("depth_multiplier", 0.5, high, 1.0, step=0.25),
+    width_high = 1.0 if user_bound else DATA_BOUND_WIDTH_HIGH
+    depth_high = 1.0 if user_bound else DATA_BOUND_DEPTH_HIGH
+    rows = {"width_multiplier": _float("width_multiplier", 0.5, width_high, 1.0, step=0.125),
+            "depth_multiplier": _float("depth_multiplier", 0.5, depth_high, 1.0, step=0.25),
             "dropout": _float("dropout", 0.0, 0.5, reg.dropout, step=0.05)}
     if knobs is not None:
         for name in ("width_multiplier", "depth_multiplier"):
@@ -130,7 +130,7 @@ def search_space(plan: Plan, binding: str | None, utilisation: dict[str, dict[st
                 "(rounded up); each multiplier's range holds only points that give distinct "
                 "specs; re-check the budget of each trial with archscale.profile",
     }
-    axis = resolution_axis(plan, knobs, high) if knobs is not None else None
+    axis = resolution_axis(plan, knobs, width_high) if knobs is not None else None
     if axis is not None:
         space["resolution_axis"] = axis
         space["apply"] = space["apply"][:-1] + ", resolution=...)"
