@@ -26,8 +26,8 @@ def _tune_rows(tmp_path):
 
 
 def test_over_budget_candidates_are_skipped_and_the_search_still_trains_its_trials(tmp_path):
-    # No user budget: the search space reaches 1.5x width and depth. A ceiling at the
-    # proposal's own size makes two thirds of the (width, depth) grid infeasible.
+    # No user budget: the search space reaches 2x width and 1.5x depth. A ceiling at the
+    # proposal's own size makes most of the (width, depth) grid infeasible.
     proposal = archscale.propose(SEQ)
     params = archscale.profile(proposal.spec).params
     budget = archscale.Budget(max_params=params)
