@@ -89,9 +89,9 @@ def search_space(plan: Plan, binding: str | None, utilisation: dict[str, dict[st
 
     Multipliers span ``[0.5, 1.0]`` when a user budget binds (the proposal already fills it, so
     larger models would break it). When only the data-derived capacity binds, the width spans
-    ``[0.5, 2.0]``, a factor of 2 either way on a log scale (archscale's optimal-dimensions study
-    found the knee at 2x the proposal's width on four of its eleven tasks: MNIST-1D at 1 k and
-    16 k, the medium and hard textures), and the depth ``[0.5, 1.5]``.
+    ``[0.5, 2.0]``, a factor of 2 either way on a log scale (archscale's optimal-dimensions
+    study found the knee at 2x the proposal's width on four of the ten tasks it measured:
+    MNIST-1D at 1 k and 16 k, the medium and hard textures), and the depth ``[0.5, 1.5]``.
     Multiplier ranges are narrowed to the grid points that give distinct specs (family floors
     and ceilings would repeat one spec). Dropout spans ``[0, 0.5]``; learning rate ``[lr / 10, 3 lr]`` and weight decay
     ``[wd / 10, 10 wd]``, both log-sampled (Bergstra & Bengio 2012).
