@@ -92,13 +92,14 @@ def test_bad_probe_inputs_are_one_line_errors(x, y, fragment):
 
 
 def test_the_factor_follows_its_formula_at_hand_worked_points():
-    assert headroom_factor(0.03) == pytest.approx(1.0)
-    assert headroom_factor(0.3) == pytest.approx(10 ** 0.6)          # 3.981
-    assert headroom_factor(0.0075) == pytest.approx(0.25 ** 0.6)     # 0.435
+    assert headroom_factor(0.05) == pytest.approx(1.0)
+    assert headroom_factor(0.3) == pytest.approx(6.0)
+    assert headroom_factor(0.0125) == pytest.approx(0.25)
     assert headroom_factor(0.0) == 1 / 8
-    assert headroom_factor(0.001) == pytest.approx((1 / 30) ** 0.6)  # 0.130, above the floor
-    assert headroom_factor(0.0005) == 1 / 8                          # 0.086 -> the floor
-    assert headroom_factor(1.0) == 8.0                               # 33.3^0.6 = 8.2 -> ceiling
+    assert headroom_factor(0.01) == pytest.approx(0.2)              # above the floor
+    assert headroom_factor(0.005) == 1 / 8                          # 0.1 -> the floor
+    assert headroom_factor(0.5) == pytest.approx(10.0)
+    assert headroom_factor(1.0) == 16.0                             # 20 -> the ceiling
 
 
 def test_the_factor_grows_with_the_headroom():
@@ -116,12 +117,12 @@ def test_headroom_outside_0_1_is_refused(bad):
 
 
 def test_capacity_default_times_the_factor():
-    # MNIST-1D-like: 4,000 samples, 10 classes, headroom 0.3 -> 6 x 45 x 4000^0.75 x 10^0.6
+    # MNIST-1D-like: 4,000 samples, 10 classes, headroom 0.3 -> 6 x 45 x 4000^0.75 x 0.3 / 0.05
     base = 6 * class_pairs(10) * 4000 ** 0.75
-    assert capacity_range(4000, "vector", 10, headroom=0.3)[1] == round(base * 10 ** 0.6)
-    assert capacity_range(4000, "sequence", 10, headroom=0.3)[1] == round(base * 10 ** 0.6)
+    assert capacity_range(4000, "vector", 10, headroom=0.3)[1] == round(base * 6.0)
+    assert capacity_range(4000, "sequence", 10, headroom=0.3)[1] == round(base * 6.0)
     # images: 25 per sample x the factor
-    assert capacity_range(2000, "image", 10, headroom=0.3)[1] == round(25 * 2000 * 10 ** 0.6)
+    assert capacity_range(2000, "image", 10, headroom=0.3)[1] == round(25 * 2000 * 6.0)
     # the factor applies after the 64-per-sample ceiling, before the 1,000 floor
     assert signal_capacity(100, 10, 4.0) == 64 * 100 * 4.0
     assert capacity_range(124, "vector", 3, headroom=0.0)[1] == 1000
@@ -150,6 +151,33 @@ def test_propose_sizes_by_the_headroom_and_says_so():
     assert hard.capacity[1] == capacity_range(4000, "vector", 10, headroom=0.5)[1]
     # a saved proposal keeps the headroom it was made with
     assert hard.scaling["plan_args"]["headroom"] == 0.5
+
+
+def test_a_fixed_scale_replaces_the_headroom_factor():
+    task = Task(input_shape=(40,), classes=10, samples=4000)
+    probed = propose(task, capacity=CapacityRule(headroom=0.5))
+    same = propose(task, capacity=CapacityRule(headroom=0.5, scale=headroom_factor(0.5)))
+    assert same.spec == probed.spec and same.recipe == probed.recipe
+    assert same.capacity == probed.capacity
+    doubled = propose(task, capacity=CapacityRule(headroom=0.5, scale=2 * headroom_factor(0.5)))
+    assert doubled.capacity[1] == capacity_range(4000, "vector", 10,
+                                                 scale=2 * headroom_factor(0.5))[1]
+    assert doubled.capacity[1] == round(6 * 45 * 4000 ** 0.75 * 2 * headroom_factor(0.5))
+    assert profile(doubled.spec).params > 1.6 * profile(probed.spec).params
+    step = doubled.rationale[1]
+    assert step.inputs["headroom_factor"] == round(2 * headroom_factor(0.5), 4)
+    assert "a fixed scale x" in step.source
+    assert doubled.scaling["plan_args"]["scale"] == 2 * headroom_factor(0.5)
+    # the user's own ratio and token inputs still ignore it
+    assert CapacityRule(50.0, scale=3.0).factor("vector") == 1.0
+    assert CapacityRule(scale=3.0).factor("tokens") == 1.0
+    assert CapacityRule(scale=3.0).factor("image") == 3.0
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "2", True])
+def test_a_scale_that_is_not_a_positive_number_is_refused(bad):
+    with pytest.raises(SpecError, match=r"^scale must be a positive number .* Received: scale="):
+        CapacityRule(scale=bad)
 
 
 def test_a_budget_decides_whatever_the_headroom():

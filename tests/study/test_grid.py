@@ -48,7 +48,7 @@ def test_staged_depth_adds_a_block_to_every_stage():
 def test_every_point_is_a_real_spec_with_exact_costs():
     task = task_named("mnist1d-1k")        # the full 2-D grid; 4 k is a cross
     points = grid_points(task, proposal_of(task))
-    assert len(points) == 15 and sum(pt.is_proposal for pt in points) == 1
+    assert len(points) == 15 and sum(pt.is_centre for pt in points) == 1
     assert len(grid_points(task_named("mnist1d-4k"), proposal_of(task_named("mnist1d-4k")))) == 7
     for pt in points:
         widths = (40,) + pt.spec.widths + (10,)
@@ -102,6 +102,42 @@ def test_sweep_runs_the_cheapest_points_first_with_the_capped_recipe(tmp_path):
     assert all(e["seeds"] == [0, 1, 2] for e in sweep["arch"])
     assert all(e["datasets"] == [{"name": "mnist1d", "train_samples": 4000}]
                for e in sweep["arch"])
+
+
+def test_the_grid_is_centred_by_the_grid_rule_and_a_moved_proposal_is_one_more_entry(
+        tmp_path, monkeypatch):
+    from archscale.heuristics import difficulty
+    from archscale.study.grid import proposal_on_grid
+    from archscale.study.tasks import GRID_RULE
+
+    task, headroom = task_named("mnist1d-4k"), 0.513
+    for name, value in (("HEADROOM_REFERENCE", GRID_RULE.reference),
+                        ("HEADROOM_EXPONENT", GRID_RULE.exponent),
+                        ("MIN_HEADROOM_FACTOR", GRID_RULE.floor),
+                        ("MAX_HEADROOM_FACTOR", GRID_RULE.cap)):
+        monkeypatch.setattr(difficulty, name, value)   # the rule the grids were measured at
+    centre = archscale.propose(task.task(), capacity=archscale.CapacityRule(
+        headroom=headroom, scale=GRID_RULE.factor(headroom)))
+    today = archscale.propose(task.task(), capacity=archscale.CapacityRule(headroom=headroom))
+    assert proposal_on_grid(task, centre, today)
+    grid = grid_entries(task, centre, str(tmp_path / "a"), today)
+    assert [e["name"] for _, e in grid] == [pt.label for pt in grid_points(task, centre)]
+
+    monkeypatch.setattr(difficulty, "HEADROOM_EXPONENT", 1.0)
+    moved = archscale.propose(task.task(), capacity=archscale.CapacityRule(headroom=headroom))
+    again = archscale.propose(task.task(), capacity=archscale.CapacityRule(
+        headroom=headroom, scale=GRID_RULE.factor(headroom)))
+    assert again.spec == centre.spec and not proposal_on_grid(task, centre, moved)
+    entries = grid_entries(task, again, str(tmp_path / "b"), moved)
+    assert [e for _, e in entries[:-1]] == [
+        {**e, "spec": e["spec"].replace("/a/", "/b/")} for _, e in grid]
+    extra = entries[-1][1]
+    assert extra["name"] == "mnist1d-4k proposal" and extra["seeds"] == [0, 1, 2]
+    assert archscale.load_spec(extra["spec"]) == moved.spec
+    # x17.1 capped at 8 against x5.49: 1.46x the body
+    assert archscale.profile(moved.spec).params > 1.4 * archscale.profile(centre.spec).params
+    assert extra["settings"]["accuracy"]["recipe"]["weight_decay"] == \
+        moved.recipe.weight_decay != centre.recipe.weight_decay
 
 
 def test_study_tasks_refuse_unknown_names():

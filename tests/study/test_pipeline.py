@@ -96,3 +96,46 @@ def test_bad_study_name_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == "error: unknown study; accepted: full, tiny. Received: study='huge'"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_rule_change_moves_the_proposal_not_the_grid(tmp_path, monkeypatch):
+    """After the headroom rule changes, the measured grid stays (its centre is made with the
+    task's ``grid_rule``), today's proposal is trained as one more entry, on the same seeds
+    with its own recipe, and scored against that grid."""
+    import dataclasses
+
+    from archscale import profile
+    from archscale.heuristics import difficulty
+    from archscale.study.analysis import knee_of
+    from archscale.study.results import collect
+    from archscale.study.rule_fit import FactorRule
+    from archscale.study.run import centres, proposals, run_grid
+    from archscale.study.tasks import TINY
+
+    for name, value in (("HEADROOM_REFERENCE", 0.03), ("HEADROOM_EXPONENT", 0.6),
+                        ("MIN_HEADROOM_FACTOR", 1 / 8), ("MAX_HEADROOM_FACTOR", 8.0)):
+        monkeypatch.setattr(difficulty, name, value)   # today's rule is the grid's
+    task = dataclasses.replace(TINY[0], widths=(0.5, 1.0), max_epochs=2, searches=(),
+                               grid_rule=FactorRule(0.03, 0.6, 1 / 8, 8.0))
+    db, work = str(tmp_path / "d.db"), str(tmp_path / "work")
+    run_grid([task], db=db, work=work, workers=2)
+    before = stored(db)
+    assert len(before) == 2
+    (old,) = collect([task], proposals([task]), db, work, [], centres([task]))
+    assert [p.on_grid for p in old.points] == [True, True] and old.score is not None
+
+    monkeypatch.setattr(difficulty, "HEADROOM_EXPONENT", 1.6)   # wine: x1.94 -> x5.9
+    moved = run_grid([task], db=db, work=work, workers=2)
+    assert len(stored(db)) == 3 and set(before) <= set(stored(db))   # one job: the proposal
+    assert moved is not None
+    (new,) = collect([task], proposals([task]), db, work, [], centres([task]))
+    grid = [p for p in new.points if p.on_grid]
+    assert [(p.label, p.accuracies) for p in grid] == [(p.label, p.accuracies)
+                                                       for p in old.points]
+    assert not any(p.is_proposal for p in grid)
+    (off,) = [p for p in new.points if not p.on_grid]
+    assert off.is_proposal and off.label == "wine proposal" and off.width is None
+    assert off.params == profile(new.proposal.spec).params > 2 * grid[-1].params
+    assert new.knee == knee_of(grid)
+    assert new.score.proposal_params == off.params
+    assert new.score.knee_label == old.score.knee_label

@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from archscale.errors import SpecError
 from archscale.heuristics.difficulty import DIFFICULTY_SOURCE, check_headroom, headroom_factor
 from archscale.reference_archs.registry import families
 from archscale.specs import Task
@@ -74,23 +75,39 @@ class CapacityRule:
         headroom: The data's headroom (``archscale.heuristics.difficulty.probe_data``): the
             default capacity is multiplied by ``headroom_factor(headroom)``; ``None`` (no
             probe) leaves it as it is. A user's ``params_per_sample`` is taken as given.
+        scale: A fixed multiplier used instead of ``headroom_factor(headroom)`` (a positive
+            number; ``None``: the probe's factor). The optimal-dimensions study anchors its
+            grids with it, so that a change of the headroom rule moves the proposal, not the
+            measured grid.
+
+    Raises:
+        SpecError: a headroom outside [0, 1] or a scale that is not a positive number.
     """
 
     params_per_sample: float | None = None
     enabled: bool = True
     headroom: float | None = None
+    scale: float | None = None
 
     def __post_init__(self) -> None:
         if self.headroom is not None:
             object.__setattr__(self, "headroom", check_headroom(self.headroom))
+        if self.scale is not None:
+            ok = isinstance(self.scale, (int, float)) and not isinstance(self.scale, bool) \
+                and math.isfinite(self.scale) and self.scale > 0
+            if not ok:
+                raise SpecError("scale must be a positive number (a multiplier of the default "
+                                f"capacity). Received: scale={self.scale!r}")
+            object.__setattr__(self, "scale", float(self.scale))
 
     def factor(self, modality: str) -> float:
-        """The headroom factor on this modality's default capacity (1 without a probe, with
-        the user's own ratio, or for token inputs)."""
-        if self.headroom is None or self.params_per_sample is not None \
-                or modality not in PROBED_MODALITIES:
+        """The multiplier on this modality's default capacity: ``scale`` when given, else the
+        headroom factor (1 without a probe); 1 with the user's own ratio or for token inputs."""
+        if self.params_per_sample is not None or modality not in PROBED_MODALITIES:
             return 1.0
-        return headroom_factor(self.headroom)
+        if self.scale is not None:
+            return self.scale
+        return 1.0 if self.headroom is None else headroom_factor(self.headroom)
 
     def ratio(self, modality: str) -> float | None:
         """The user's body parameters per sample, else the modality's fixed ratio, else
@@ -130,7 +147,7 @@ def signal_capacity(samples: int, classes: int, factor: float = 1.0) -> float:
 
 def capacity_range(samples: int, modality: str, classes: int = 1,
                    params_per_sample: float | None = None,
-                   headroom: float | None = None) -> tuple[int, int]:
+                   headroom: float | None = None, scale: float | None = None) -> tuple[int, int]:
     """Suggested body-parameter range from the number of training samples.
 
     ``high = params_per_sample x samples`` (default: ``signal_capacity`` for vector and
@@ -148,14 +165,15 @@ def capacity_range(samples: int, modality: str, classes: int = 1,
         params_per_sample: Override of the ratio (``--params-per-sample``; the headroom
             does not scale it).
         headroom: The probed data's headroom (``--probe`` / ``--headroom``), or ``None``.
+        scale: ``CapacityRule.scale``: a fixed multiplier instead of the headroom's factor.
 
     Returns:
         ``(low, high)`` body-parameter counts.
 
     Raises:
-        SpecError: a headroom outside [0, 1].
+        SpecError: a headroom outside [0, 1] or a scale that is not a positive number.
     """
-    rule = CapacityRule(params_per_sample, headroom=headroom)
+    rule = CapacityRule(params_per_sample, headroom=headroom, scale=scale)
     ratio = rule.ratio(modality)
     factor = rule.factor(modality)
     high = signal_capacity(samples, classes, factor) if ratio is None \
@@ -170,17 +188,22 @@ def capacity_inputs(task: Task, rule: CapacityRule) -> dict[str, Any]:
     inputs: dict[str, Any] = {"samples": task.samples, "modality": task.modality}
     if rule.headroom is not None:
         inputs["headroom"] = rule.headroom
+    if rule.headroom is not None or rule.scale is not None:
         inputs["headroom_factor"] = round(rule.factor(task.modality), 4)
     if ratio is not None:
         return {**inputs, "body_params_per_sample": ratio}
     return {**inputs, "classes": task.classes,
             "rule": f"{SIGNAL_SCALE:g} x class pairs x samples^{SIGNAL_EXPONENT:g}, "
                     f"at most {SIGNAL_MAX_PER_SAMPLE:g} per sample"
-                    + (" x headroom factor" if rule.headroom is not None else "")}
+                    + (" x headroom factor" if rule.headroom is not None
+                       or rule.scale is not None else "")}
 
 
 def capacity_source(rule: CapacityRule) -> str:
-    """The capacity step's sources (the probe's too when the data were probed)."""
+    """The capacity step's sources (the probe's too when the data were probed; a fixed
+    ``scale`` is named as such)."""
+    if rule.scale is not None:
+        return f"{CAPACITY_SOURCE}; a fixed scale x{rule.scale:g} instead of the headroom's factor"
     return CAPACITY_SOURCE + ("" if rule.headroom is None else f"; {DIFFICULTY_SOURCE}")
 
 

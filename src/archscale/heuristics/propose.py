@@ -214,7 +214,7 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
                         f"max_resolution={max_resolution!r}")
     latency = _latency_model(budget, latency_correction)
     low, high = capacity_range(task.samples, task.modality, task.classes,
-                               rule.params_per_sample, rule.headroom)
+                               rule.params_per_sample, rule.headroom, rule.scale)
     user = bool(budget_limits(budget))
     applied = rule.enabled and not user
     steps = [
@@ -256,7 +256,7 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
     return _assemble(task, budget, attempts[-1], steps, latency, tuple(warnings),
                      {"target_params": target, "max_resolution": max_resolution,
                       "anchor": choice.anchor.name if choice.anchor else None,
-                      "headroom": rule.headroom})
+                      "headroom": rule.headroom, "scale": rule.scale})
 
 
 def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
@@ -336,7 +336,8 @@ def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
         predicted=_predicted(spec, costs, budget, recipe, latency),
         utilisation=utilisation, binding=binding, fill_note=note,
         capacity=capacity_range(task.samples, task.modality, task.classes,
-                                headroom=plan_args.get("headroom")),
+                                headroom=plan_args.get("headroom"),
+                                scale=plan_args.get("scale")),
         regularisation=reg, recipe=recipe,
         search_space=search_space(plan, binding, utilisation, reg, recipe, sol.knobs),
         preprocessing={"resize_to": list(resize)} if resize else {},

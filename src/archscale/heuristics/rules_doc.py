@@ -47,8 +47,8 @@ def rule_rows() -> list[tuple[str, str, str]]:
                      f"{MIN_HEADROOM_FACTOR:.3g}, {MAX_HEADROOM_FACTOR:g}) (headroom 0.5 -> "
                      f"x{capacity_range(4000, 'vector', 10, headroom=0.5)[1] / capacity_range(4000, 'vector', 10)[1]:.2f}); "
                      "not for token inputs or `--params-per-sample`",
-         "the optimal-dimensions study's knees (digits, synthetic textures at noise 1 and 3, "
-         "MNIST-1D)"),
+         "the optimal-dimensions study's rule screen over its ten grids (tabular sets, MNIST-1D, "
+         "digits, synthetic textures)"),
         ("family", "tokens -> Embedding front end, then a 1-D CNN with max-over-time pooling "
                    f"(any length); vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
                    f"-> 1-D ResNet (never an MLP); image <= {SMALL_IMAGE_MAX_SIDE} px -> "

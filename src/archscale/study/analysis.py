@@ -32,11 +32,13 @@ MACS_TARGET = 2.0
 
 @dataclass(frozen=True)
 class PointResult:
-    """One grid point, aggregated over its seeds."""
+    """One grid point, aggregated over its seeds, or the proposal when it is not one of them
+    (``on_grid`` False, ``width`` and ``depth`` ``None``: made by today's rules, trained on its
+    own, scored against the grid but never part of its best or knee)."""
 
     task: str
-    width: float
-    depth: int
+    width: float | None
+    depth: int | None
     label: str
     params: int
     macs: int
@@ -44,6 +46,7 @@ class PointResult:
     train_flops: float
     train_seconds: float
     is_proposal: bool
+    on_grid: bool = True
 
     @property
     def mean(self) -> float:
@@ -66,10 +69,12 @@ class Knee:
 
 
 def knee_of(points: Sequence[PointResult]) -> Knee | None:
-    """The best point and the knee of a task's grid (``None`` without points).
+    """The best point and the knee of a task's grid (``None`` without grid points; a proposal
+    off the grid is left out).
 
     Ties in mean accuracy go to the smaller MACs; ties in MACs to the higher mean.
     """
+    points = [p for p in points if p.on_grid]
     if not points:
         return None
     best = max(points, key=lambda p: (p.mean, -p.macs))
@@ -107,7 +112,8 @@ class ProposalScore:
 
 
 def score_proposal(points: Sequence[PointResult]) -> ProposalScore | None:
-    """The proposal's score, or ``None`` when the grid or the proposal is missing."""
+    """The proposal's score (the ``is_proposal`` point, on the grid or off it), or ``None``
+    when the grid or the proposal is missing."""
     found = knee_of(points)
     proposal = next((p for p in points if p.is_proposal), None)
     if found is None or proposal is None:

@@ -8,6 +8,13 @@ at least one block per stage). A point whose spec is invalid (no layer left) is 
 
 ``grid_sweep`` writes each point's spec as a JSON file and returns the ``archscale bench``
 sweep (a dict) that trains every point on the task's seeds with the proposal's recipe.
+
+**The grid's centre** is the proposal made with the task's ``grid_rule`` headroom factor
+(``tasks.GRID_RULE`` for the full study: the rule its committed grids were measured at, passed
+as ``CapacityRule.scale``), not with whatever rule ``heuristics`` holds today. While the two agree the centre is the proposal. When the headroom
+rule changes, the grid (the ground truth) stays where it was measured, and today's proposal
+becomes one more entry (``<task> proposal``), trained on the same seeds with its own recipe
+and scored against the grid: a rule change costs one point per task, not a grid.
 """
 
 from __future__ import annotations
@@ -49,8 +56,8 @@ class GridPoint:
         return f"{self.task} w{self.width:g} d{self.depth:+d}"
 
     @property
-    def is_proposal(self) -> bool:
-        """The proposal itself (width 1, depth 0)."""
+    def is_centre(self) -> bool:
+        """The grid's centre (width 1, depth 0)."""
         return self.width == 1.0 and self.depth == 0
 
 
@@ -89,7 +96,8 @@ def _has_dropout(proposal: Proposal) -> bool:
 
 
 def grid_points(task: StudyTask, proposal: Proposal) -> tuple[GridPoint, ...]:
-    """Every valid point of ``task``'s grid (distinct specs; the proposal is always one)."""
+    """Every valid point of ``task``'s grid around ``proposal`` (its centre; distinct specs,
+    the centre always one of them)."""
     out, seen = [], set()
     for width, depth in task.points():
         spec = point_spec(proposal, width, depth)
@@ -118,24 +126,44 @@ def training_macs(task: StudyTask, proposal: Proposal, spec: ArchSpec) -> float:
     return float(profile(spec).macs) * task.samples * study_recipe(task, proposal).epochs
 
 
-def grid_entries(task: StudyTask, proposal: Proposal,
-                 spec_dir: str) -> list[tuple[float, dict[str, Any]]]:
-    """The sweep's ``[[arch]]`` entries of one task, each with its ``training_macs``; each
-    spec is written to ``spec_dir``."""
-    os.makedirs(spec_dir, exist_ok=True)
+def proposal_label(task: StudyTask) -> str:
+    """``<task> proposal``: the sweep entry of a proposal that is not the grid's centre."""
+    return f"{task.name} proposal"
+
+
+def proposal_on_grid(task: StudyTask, centre: Proposal, proposal: Proposal) -> bool:
+    """Whether ``proposal`` is the grid's centre: the same spec and the same capped recipe."""
+    return point_spec(proposal, 1.0, 0) == point_spec(centre, 1.0, 0) \
+        and study_recipe(task, proposal) == study_recipe(task, centre)
+
+
+def _entry(task: StudyTask, proposal: Proposal, spec: ArchSpec, name: str, path: str
+           ) -> tuple[float, dict[str, Any]]:
+    text = json.dumps(spec.to_dict(), indent=2, sort_keys=True) + "\n"
+    if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(path + ".tmp", path)
     overrides = recipe_overrides(study_recipe(task, proposal))
-    entries = []
-    for point in grid_points(task, proposal):
-        path = os.path.join(spec_dir, f"{task.name}_w{point.width:g}_d{point.depth:+d}.json")
-        text = json.dumps(point.spec.to_dict(), indent=2, sort_keys=True) + "\n"
-        if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
-            with open(path + ".tmp", "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(path + ".tmp", path)
-        entries.append((training_macs(task, proposal, point.spec),
-                        {"spec": os.path.abspath(path), "name": point.label,
-                         "datasets": [dict(task.dataset)], "seeds": list(task.seeds),
-                         "settings": {"accuracy": {"recipe": overrides}}}))
+    return (training_macs(task, proposal, spec),
+            {"spec": os.path.abspath(path), "name": name, "datasets": [dict(task.dataset)],
+             "seeds": list(task.seeds), "settings": {"accuracy": {"recipe": overrides}}})
+
+
+def grid_entries(task: StudyTask, centre: Proposal, spec_dir: str,
+                 proposal: Proposal | None = None) -> list[tuple[float, dict[str, Any]]]:
+    """The sweep's ``[[arch]]`` entries of one task, each with its ``training_macs``: the grid
+    around ``centre`` (with the centre's recipe), then ``proposal`` with its own recipe when it
+    is given and is not the centre. Each spec is written to ``spec_dir``."""
+    os.makedirs(spec_dir, exist_ok=True)
+    entries = [_entry(task, centre, point.spec, point.label, os.path.join(
+        spec_dir, f"{task.name}_w{point.width:g}_d{point.depth:+d}.json"))
+        for point in grid_points(task, centre)]
+    if proposal is not None and not proposal_on_grid(task, centre, proposal):
+        spec = point_spec(proposal, 1.0, 0)
+        assert spec is not None  # depth offset 0 always leaves the proposal's layers
+        entries.append(_entry(task, proposal, spec, proposal_label(task),
+                              os.path.join(spec_dir, f"{task.name}_proposal.json")))
     return entries
 
 

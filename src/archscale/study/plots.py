@@ -5,10 +5,11 @@ Rendered with ``archscale.reporting.plots`` (Agg canvas, PNG + SVG, deterministi
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from archscale.reporting.plots import Plot, new_figure, render
 from archscale.study.results import TaskResult
+from archscale.study.rule_fit import FactorRule
 from archscale.study.searches import SEARCHES
 
 DEPTH_MARKERS = {-1: "v", 0: "o", 1: "^"}
@@ -87,3 +88,76 @@ def data_size_plot(results: Sequence[TaskResult], group: str) -> Plot | None:
     return render(fig, f"data_size_{group}", f"{group}: knee and proposal params vs training "
                   "examples", "Params of the grid's knee and of the proposal per training-set "
                   "size.")
+
+
+def _rule_curve(rule: dict[str, float], top: float) -> tuple[list[float], list[float]]:
+    """A rule of ``FactorRule``'s form, sampled densely over headroom 0..``top``."""
+    form = FactorRule(rule["reference"], rule["exponent"], rule["floor"], rule["cap"])
+    hs = [top * i / 400 for i in range(401)]
+    return hs, [form.factor(h) for h in hs]
+
+
+def _spread(headrooms: Sequence[float], near: float = 0.02, step: float = 0.014) -> list[float]:
+    """x positions: each headroom, with those within ``near`` of a neighbour set side by side
+    ``step`` apart (so their bars do not hide each other)."""
+    order = sorted(range(len(headrooms)), key=lambda i: headrooms[i])
+    clusters: list[list[int]] = []
+    for i in order:
+        if clusters and headrooms[i] - headrooms[clusters[-1][-1]] < near:
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+    xs = list(headrooms)
+    for group in clusters:
+        centre = sum(headrooms[i] for i in group) / len(group)
+        for k, i in enumerate(group):
+            xs[i] = centre + (k - (len(group) - 1) / 2) * step
+    return xs
+
+
+def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
+    """Per task, the headroom factors meeting both targets on its grid (bars) against its
+    headroom, with the factor the grid's centre was made with (green: the centre meets both,
+    measured), the grids' rule, today's rule and the best rule of the same form; ``None``
+    without ranges."""
+    ranges = fit["ranges"]
+    if not ranges:
+        return None
+    fig = new_figure(6.4, 4.6)
+    ax = fig.add_subplot(1, 1, 1)
+    xs = _spread([r["headroom"] for r in ranges])
+    for x, r in zip(xs, ranges):
+        for lo, hi in r["factors"]:
+            ax.plot([x] * 2, [lo, hi], color="#1f77b4", linewidth=5, alpha=0.45,
+                    solid_capstyle="butt", zorder=2)
+        met = r["task"] in fit.get("centres", fit["current"])["meets"]
+        ax.scatter([x], [r["rule_factor"]], s=40, zorder=4,
+                   color="#2ca02c" if met else "#d62728", marker="o" if met else "x")
+        top = max([hi for _, hi in r["factors"]] + [r["rule_factor"]])
+        ax.annotate(r["task"], (x, top), fontsize=6, rotation=90, ha="center", va="bottom",
+                    xytext=(0, 3), textcoords="offset points")
+    top = 1.05 * max(r["headroom"] for r in ranges) or 1.0
+    for form, label in zip(fit.get("centres", {}).get("forms", []),
+                           fit.get("centres", {}).get("rules", [])):
+        ax.plot(*_rule_curve(form, top), color="#7f7f7f", linewidth=1, linestyle=":",
+                label=f"grids' rule {label}")
+    ax.plot(*_rule_curve(fit["current"]["form"], top), color="#d62728", linewidth=1,
+            label=f"today's rule {fit['current']['rule']}")
+    if fit["best"]:
+        best = fit["best"][0]
+        ax.plot(*_rule_curve(best["form"], top), color="#2ca02c", linestyle="--",
+                linewidth=1, label=f"best of its form {best['rule']}")
+    ax.plot([], [], color="#1f77b4", linewidth=5, alpha=0.45,
+            label="factors meeting both targets (grid, estimated)")
+    ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 4)
+    ax.set_xlabel("probed headroom (tasks with nearly the same headroom set side by side)")
+    ax.set_ylabel("headroom factor (x capacity default, log)")
+    ax.set_title("What the grids ask of the headroom rule")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return render(fig, "rule_fit", "What the grids ask of the headroom rule",
+                  "Bars: the factors whose interpolated accuracy and MACs meet both targets on "
+                  "each task's width line; markers: the factor each grid's centre was made with "
+                  "(green: the centre meets both, red: it misses); lines: the grids' rule, "
+                  "today's rule and the best rule of its form.")

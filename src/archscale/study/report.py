@@ -18,8 +18,9 @@ from typing import Any, Sequence
 from archscale.heuristics.difficulty import DataProbe
 from archscale.reporting.study_headline import gap_cells, verdict
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET
-from archscale.study.plots import data_size_plot, task_plot
+from archscale.study.plots import data_size_plot, rule_fit_plot, task_plot
 from archscale.study.results import TaskResult
+from archscale.study.rule_fit_tables import RULE_FIT_TEXT, rule_fit_lines, rule_fit_table
 from archscale.study.scores import POINT_COLUMNS, TRIAL_COLUMNS, build
 from archscale.study.searches import SEARCH_LABELS
 from archscale.study.tasks import StudyTask
@@ -36,6 +37,7 @@ def write_report(tasks: Sequence[StudyTask], *, db: str, work: str, out: str,
     results: list[TaskResult] = data.pop("results")
     plots = [p for r in results if (p := task_plot(r))]
     plots += [p for d in data["data_size"] if (p := data_size_plot(results, d["group"]))]
+    plots += [p for p in (rule_fit_plot(data["rule_fit"]),) if p]
     parent = os.path.dirname(os.path.abspath(out)) or "."
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(dir=parent, prefix=".dimensions-")
@@ -135,7 +137,9 @@ def grid_table(data: dict[str, Any], task: str) -> tuple[list[str], list[list[st
     for p in (p for p in data["points"] if p["task"] == task):
         marks = " ".join(m for m, on in (("proposal", p["is_proposal"]), ("knee", p["is_knee"]),
                                          ("best", p["is_best"])) if on)
-        rows.append([f"{p['width_multiplier']:g}x", f"{p['depth_offset']:+d}",
+        on_grid = p.get("on_grid", True)
+        rows.append([f"{p['width_multiplier']:g}x" if on_grid else "off the grid",
+                     f"{p['depth_offset']:+d}" if on_grid else "-",
                      format_count(p["params"]), format_count(p["macs"]),
                      f"{p['accuracy_mean_pct']:.1f} ± {p['accuracy_std_pct']:.1f}",
                      format_count(p["train_flops_per_seed"]),
@@ -182,6 +186,16 @@ def _probe_text(data: dict[str, Any], name: str) -> str:
     return f" Headroom probe ({probe.holdout} held-out training examples): {probe.summary()}."
 
 
+def _off_grid_text(data: dict[str, Any], name: str) -> str:
+    off = data.get("off_grid", {}).get(name)
+    if off is None:
+        return ""
+    return (f" The grid is centred where it was measured (headroom factor "
+            f"x{off['grid_factor']:.2f}); today's rules propose another model, trained on the "
+            f"same seeds with its own weight decay {off['recipe']['weight_decay']} and scored "
+            "against the grid (the row 'off the grid').")
+
+
 def _time_line(data: dict[str, Any]) -> str:
     t = data["time"]
     if not t["phases"]:
@@ -217,6 +231,11 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
     if lines:
         out += ["\n## Targets\n\n", "\n".join(lines) + "\n"]
     slugs = {p.slug for p in plots}
+    if data["rule_fit"]["ranges"]:
+        out += ["\n## What the grids ask of the headroom rule\n\n", RULE_FIT_TEXT + "\n\n",
+                _md_table(*rule_fit_table(data)), "\n" + "\n".join(rule_fit_lines(data)) + "\n"]
+        if "rule_fit" in slugs:
+            out.append("\n![rule fit](plots/rule_fit.png)\n")
     for task in data["tasks"]:
         name = task["name"]
         out.append(f"\n## {name}\n\n")
@@ -226,7 +245,7 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
                    f"{recipe['learning_rate']}, {recipe['schedule']}, {recipe['epochs']} "
                    f"epochs, batch {recipe['batch_size']}, weight decay "
                    f"{recipe['weight_decay']}, label smoothing {recipe['label_smoothing']}."
-                   f"{_probe_text(data, name)}\n")
+                   f"{_probe_text(data, name)}{_off_grid_text(data, name)}\n")
         if f"accuracy_{name}" in slugs:
             out.append(f"\n![{name}](plots/accuracy_{name}.png)\n")
         out.append("\n" + _md_table(*grid_table(data, name)))
@@ -281,6 +300,13 @@ def html_page(data: dict[str, Any], plots: Sequence[Any]) -> str:
     if lines:
         body.append("<h2>Targets</h2><ul>" + "".join(f"<li>{esc(l[2:])}</li>" for l in lines)
                     + "</ul>")
+    if data["rule_fit"]["ranges"]:
+        body += ["<h2>What the grids ask of the headroom rule</h2>",
+                 f"<p>{esc(RULE_FIT_TEXT)}</p>", _html_table(*rule_fit_table(data)),
+                 "<ul>" + "".join(f"<li>{esc(l[2:])}</li>" for l in rule_fit_lines(data))
+                 + "</ul>"]
+        if "rule_fit" in by_slug:
+            body.append(_img(by_slug["rule_fit"]))
     for task in data["tasks"]:
         name = task["name"]
         body.append(f"<h2>{esc(name)}</h2>")

@@ -1,7 +1,9 @@
 """Collecting a study's measurements: grid points from the store, searches from their files.
 
 Grid rows are found by their job keys (``runner.jobs.expand`` of the same sweep the grid ran),
-so a row is the exact measurement of its point whatever else the store holds.
+so a row is the exact measurement of its point whatever else the store holds. The grid is the
+one around its centre (the task's ``grid_rule``); a proposal that is not the centre is collected
+from its own entry (``grid.proposal_label``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from archscale.runner.api import sweep_of
 from archscale.runner.jobs import expand
 from archscale.runner.store import StoreReader, open_reader
 from archscale.study.analysis import Knee, PointResult, ProposalScore, knee_of, score_proposal
-from archscale.study.grid import grid_entries, grid_points, grid_sweep
+from archscale.study.grid import (grid_entries, grid_points, grid_sweep, proposal_label,
+                                  proposal_on_grid)
 from archscale.study.searches import SearchTrial
 from archscale.study.tasks import StudyTask
 
 
 @dataclass
 class TaskResult:
-    """Everything measured on one task."""
+    """Everything measured on one task (``proposal``: today's; ``centre``: the grid's)."""
 
     task: StudyTask
     proposal: Proposal
@@ -32,38 +35,54 @@ class TaskResult:
     knee: Knee | None
     score: ProposalScore | None
     trials: list[SearchTrial] = field(default_factory=list)
+    centre: Proposal | None = None
 
 
-def collect_points(task: StudyTask, proposal: Proposal, store: StoreReader,
-                   work: str) -> tuple[list[PointResult], list[str]]:
-    """The task's grid points with every seed measured, and the labels of the others."""
-    entries = grid_entries(task, proposal, os.path.join(work, "specs"))
+def _point(task: StudyTask, label: str, rows: list[dict[str, Any]], *, width: float | None,
+           depth: int | None, is_proposal: bool, on_grid: bool) -> PointResult:
+    return PointResult(
+        task=task.name, width=width, depth=depth, label=label,
+        params=int(rows[0]["params"]), macs=int(rows[0]["macs"]),
+        accuracies=tuple(float(r["accuracy_mean"]) for r in rows),
+        train_flops=statistics.fmean(float(r.get("train_flops") or 0) for r in rows),
+        train_seconds=statistics.fmean(float(r.get("train_seconds") or 0) for r in rows),
+        is_proposal=is_proposal, on_grid=on_grid)
+
+
+def collect_points(task: StudyTask, centre: Proposal, store: StoreReader, work: str,
+                   proposal: Proposal | None = None) -> tuple[list[PointResult], list[str]]:
+    """The task's grid points (around ``centre``) with every seed measured, then today's
+    ``proposal`` when it is not the centre (default: it is), and the labels of the others."""
+    proposal = centre if proposal is None else proposal
+    on_grid = proposal_on_grid(task, centre, proposal)
+    entries = grid_entries(task, centre, os.path.join(work, "specs"), proposal)
     jobs = expand(sweep_of(grid_sweep(entries)))
     by_label: dict[str, list[Any]] = {}
     for job in jobs:
         by_label.setdefault(job.label, []).append(job)
+    wanted: list[tuple[str, dict[str, Any]]] = [
+        (point.label, {"width": point.width, "depth": point.depth,
+                       "is_proposal": on_grid and point.is_centre, "on_grid": True})
+        for point in grid_points(task, centre)]
+    if not on_grid:
+        wanted.append((proposal_label(task), {"width": None, "depth": None,
+                                              "is_proposal": True, "on_grid": False}))
     points, missing = [], []
-    for point in grid_points(task, proposal):
-        label_jobs = by_label.get(point.label, [])
-        rows = [r for r in store.rows([j.key for j in label_jobs]) if r.get("status") == "ok"
-                and r.get("accuracy_mean") is not None]
+    for label, where in wanted:
+        rows = [r for r in store.rows([j.key for j in by_label.get(label, [])])
+                if r.get("status") == "ok" and r.get("accuracy_mean") is not None]
         if len(rows) < len(task.seeds):
-            missing.append(f"{point.label} ({len(rows)} of {len(task.seeds)} seeds)")
+            missing.append(f"{label} ({len(rows)} of {len(task.seeds)} seeds)")
             continue
-        points.append(PointResult(
-            task=task.name, width=point.width, depth=point.depth, label=point.label,
-            params=int(rows[0]["params"]), macs=int(rows[0]["macs"]),
-            accuracies=tuple(float(r["accuracy_mean"]) for r in rows),
-            train_flops=statistics.fmean(float(r.get("train_flops") or 0) for r in rows),
-            train_seconds=statistics.fmean(float(r.get("train_seconds") or 0) for r in rows),
-            is_proposal=point.is_proposal))
+        points.append(_point(task, label, rows, **where))
     return points, missing
 
 
 def collect(tasks: Sequence[StudyTask], proposals: dict[str, Proposal], db: str, work: str,
-            trials: Sequence[SearchTrial]) -> list[TaskResult]:
+            trials: Sequence[SearchTrial],
+            centres: dict[str, Proposal] | None = None) -> list[TaskResult]:
     """One ``TaskResult`` per task, read from ``db`` without changing it (a committed store
-    stays byte-identical).
+    stays byte-identical). ``centres``: the grids' centres (default: the proposals).
 
     Raises:
         StoreReadError: ``db`` does not exist or is not a result store.
@@ -71,8 +90,9 @@ def collect(tasks: Sequence[StudyTask], proposals: dict[str, Proposal], db: str,
     out = []
     with open_reader(db) as store:
         for task in tasks:
-            points, missing = collect_points(task, proposals[task.name], store, work)
+            centre = (centres or proposals)[task.name]
+            points, missing = collect_points(task, centre, store, work, proposals[task.name])
             out.append(TaskResult(task, proposals[task.name], points, missing, knee_of(points),
                                   score_proposal(points),
-                                  [t for t in trials if t.task == task.name]))
+                                  [t for t in trials if t.task == task.name], centre))
     return out

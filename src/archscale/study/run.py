@@ -50,17 +50,36 @@ def task_proposal(task: StudyTask) -> Proposal:
     return propose(task.task(), capacity=CapacityRule(headroom=task_probe(task).headroom))
 
 
+def task_centre(task: StudyTask) -> Proposal:
+    """The centre of ``task``'s grid: its proposal made with its ``grid_rule``'s factor at the
+    probed headroom (``CapacityRule.scale``), whatever the headroom rule says today; today's
+    proposal for a task without a grid rule."""
+    if task.grid_rule is None:
+        return task_proposal(task)
+    headroom = task_probe(task).headroom
+    return propose(task.task(), capacity=CapacityRule(
+        headroom=headroom, scale=task.grid_rule.factor(headroom)))
+
+
 def proposals(tasks: Sequence[StudyTask]) -> dict[str, Proposal]:
     """The zero-shot proposal of every task (``task_proposal``)."""
     return {t.name: task_proposal(t) for t in tasks}
 
 
+def centres(tasks: Sequence[StudyTask]) -> dict[str, Proposal]:
+    """The grid's centre of every task (``task_centre``)."""
+    return {t.name: task_centre(t) for t in tasks}
+
+
 def write_sweep(tasks: Sequence[StudyTask], props: dict[str, Proposal], work: str,
-                workers: int) -> dict[str, Any]:
-    """Write every task's grid specs and the sweep (``sweep.json``); return the sweep."""
+                workers: int, grid_centres: dict[str, Proposal] | None = None
+                ) -> dict[str, Any]:
+    """Write every task's grid specs (around ``grid_centres``, default ``props``), today's
+    proposal where it is not the centre, and the sweep (``sweep.json``); return the sweep."""
     entries: list[tuple[float, dict[str, Any]]] = []
     for task in tasks:
-        entries += grid_entries(task, props[task.name], os.path.join(work, "specs"))
+        centre = (grid_centres or props)[task.name]
+        entries += grid_entries(task, centre, os.path.join(work, "specs"), props[task.name])
     sweep = grid_sweep(entries, workers=workers)
     path = os.path.join(work, "sweep.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
@@ -71,13 +90,14 @@ def write_sweep(tasks: Sequence[StudyTask], props: dict[str, Proposal], work: st
 
 def run_grid(tasks: Sequence[StudyTask], *, db: str = DEFAULT_DB, work: str = DEFAULT_WORK,
              workers: int = 2, stream: TextIO | None = None) -> Any:
-    """Train every grid point of ``tasks`` on its seeds (``archscale.bench``); resumable.
+    """Train every grid point of ``tasks`` on its seeds, and today's proposal where it is not
+    the grid's centre (``archscale.bench``); resumable.
 
     Returns:
         The ``BenchResult``.
     """
     os.makedirs(work, exist_ok=True)
-    sweep = write_sweep(tasks, proposals(tasks), work, workers)
+    sweep = write_sweep(tasks, proposals(tasks), work, workers, centres(tasks))
     return bench(sweep, db=db, progress=make_progress(stream or sys.stderr, live=False))
 
 

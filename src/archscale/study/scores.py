@@ -6,17 +6,21 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from dataclasses import asdict
 from typing import Any, Sequence
 
 from archscale.study.analysis import SearchScore, score_search, spearman
 from archscale.study.results import TaskResult, collect
-from archscale.study.run import proposals, stored_searches, task_probe
+from archscale.study.rule_fit import CURRENT_RULE, FactorRange, best_power_laws, factor_range, \
+    rules_met
+from archscale.study.grid import proposal_on_grid, study_recipe
+from archscale.study.run import centres, proposals, stored_searches, task_probe
 from archscale.study.searches import SEARCHES
 from archscale.study.tasks import StudyTask
 
 BUDGETS = (10, 30)
-POINT_COLUMNS = ("task", "width_multiplier", "depth_offset", "is_proposal", "is_knee",
-                 "is_best", "params", "macs", "seeds", "accuracy_mean_pct",
+POINT_COLUMNS = ("task", "width_multiplier", "depth_offset", "on_grid", "is_proposal",
+                 "is_knee", "is_best", "params", "macs", "seeds", "accuracy_mean_pct",
                  "accuracy_std_pct", "train_flops_per_seed", "train_seconds_per_seed")
 TRIAL_COLUMNS = ("task", "search", "search_seed", "trial", "params", "macs",
                  "val_accuracy_pct", "test_accuracy_pct", "train_flops", "train_seconds",
@@ -24,12 +28,14 @@ TRIAL_COLUMNS = ("task", "search", "search_seed", "trial", "params", "macs",
 
 
 def point_rows(results: Sequence[TaskResult]) -> list[dict[str, Any]]:
-    """Flat rows of every measured grid point (units in the column names)."""
+    """Flat rows of every measured grid point and of a proposal off the grid (``on_grid``
+    False, no width or depth; units in the column names)."""
     out = []
     for r in results:
         for p in sorted(r.points, key=lambda p: p.macs):
             out.append({"task": r.task.name, "width_multiplier": p.width,
-                        "depth_offset": p.depth, "is_proposal": p.is_proposal,
+                        "depth_offset": p.depth, "on_grid": p.on_grid,
+                        "is_proposal": p.is_proposal,
                         "is_knee": r.knee is not None and p is r.knee.knee,
                         "is_best": r.knee is not None and p is r.knee.best,
                         "params": p.params, "macs": p.macs, "seeds": len(p.accuracies),
@@ -134,6 +140,34 @@ def data_size_series(results: Sequence[TaskResult], group: str) -> dict[str, Any
             "proposal_params": prop, "spearman": spearman(knee, prop), "partial": partial}
 
 
+def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the grids ask of the headroom factor (``rule_fit``): each task's factor range,
+    the tasks the current rule meets and the best rules of its form (the factor each grid's
+    centre was made with is its task's ``grid_rule``, else today's, at the probed headroom,
+    unrounded)."""
+    ranges: list[FactorRange] = []
+    for r in results:
+        headroom = probes[r.task.name]["headroom"]
+        rule = r.task.grid_rule or CURRENT_RULE
+        fr = factor_range(r.task.name, r.points, r.knee, headroom, rule.factor(headroom))
+        if fr is not None:
+            ranges.append(fr)
+    best = best_power_laws(ranges)
+    grid_rules = sorted({r.task.grid_rule for r in results if r.task.grid_rule},
+                        key=lambda rule: rule.label())
+    return {"ranges": [fr.to_dict() for fr in ranges],
+            "centres": {"rules": [rule.label() for rule in grid_rules],
+                        "forms": [asdict(rule) for rule in grid_rules],
+                        "meets": [fr.task for fr in ranges if fr.meets(1.0)]},
+            "current": {"rule": CURRENT_RULE.label(), "form": asdict(CURRENT_RULE),
+                        "meets": list(rules_met(CURRENT_RULE, ranges)),
+                        "factors": {fr.task: CURRENT_RULE.factor(fr.headroom)
+                                    for fr in ranges}},
+            "best": [{"rule": rule.label(), "form": asdict(rule), "meets": list(met),
+                      "factors": {fr.task: rule.factor(fr.headroom) for fr in ranges}}
+                     for rule, met in best]}
+
+
 def _study_time(work: str) -> dict[str, Any]:
     path = os.path.join(work, "phases.jsonl")
     phases = []
@@ -145,23 +179,28 @@ def _study_time(work: str) -> dict[str, Any]:
 
 def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict[str, Any]:
     """Everything the report shows, as one JSON-ready dict (plus the ``TaskResult`` list)."""
-    props = proposals(tasks)
-    results = collect(tasks, props, db, work, stored_searches(tasks, props, work))
+    props, grid_centres = proposals(tasks), centres(tasks)
+    results = collect(tasks, props, db, work, stored_searches(tasks, props, work), grid_centres)
     summaries = {r.task.name: search_summary(r) for r in results}
     groups = sorted({t.group for t in tasks if t.group.startswith("mnist1d")})
+    probes = {t.name: task_probe(t).to_dict() for t in tasks}
     return {"study": study, "results": results, "points": point_rows(results),
             "trials": trial_rows(results),
             "proposals": {r.task.name: (r.score.to_dict() if r.score else None)
                           for r in results},
             "missing": {r.task.name: r.missing for r in results if r.missing},
             "tasks": [t.to_dict() for t in tasks],
-            "probes": {t.name: task_probe(t).to_dict() for t in tasks},
-            "recipes": {t.name: props[t.name].recipe.replace(
-                epochs=min(props[t.name].recipe.epochs, t.max_epochs)).to_dict()
-                for t in tasks},
+            "probes": probes,
+            "recipes": {t.name: study_recipe(t, grid_centres[t.name]).to_dict() for t in tasks},
+            "off_grid": {r.task.name: {"recipe": study_recipe(r.task, r.proposal).to_dict(),
+                                       "grid_factor": (r.task.grid_rule or CURRENT_RULE).factor(
+                                           probes[r.task.name]["headroom"])}
+                         for r in results if not proposal_on_grid(r.task, grid_centres[
+                             r.task.name], r.proposal)},
             "searches": summaries,
             "seeded": {r.task.name: [v for n in budgets(r.task)
                                      if (v := seeded_verdict(summaries[r.task.name], n))]
                        for r in results if summaries[r.task.name]},
             "data_size": [d for g in groups if (d := data_size_series(results, g))],
+            "rule_fit": rule_fit(results, probes),
             "time": _study_time(work)}

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from archscale.errors import SpecError
 from archscale.specs import Task
+from archscale.study.rule_fit import FactorRule
 
 #: Width multipliers of the grid (a log scale, 0.25x .. 4x).
 WIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -36,6 +37,10 @@ DIGITS_EPOCHS = 30
 IMAGE_EPOCHS = 15
 #: Depth offsets: hidden layers (MLP) or blocks per stage (staged CNNs) added to the proposal.
 DEPTHS = (-1, 0, 1)
+#: The headroom rule the full study's grids are centred on (``grid``'s module docstring):
+#: ``clip((h / 0.03) ** 0.6, 1/8, 8)``, the rule every committed grid of
+#: ``bench/results/dimensions`` was measured at. Change it only to measure new grids.
+GRID_RULE = FactorRule(reference=0.03, exponent=0.6, floor=1 / 8, cap=8.0)
 #: The searches compared on a task (see ``searches.SEARCHES``).
 ALL_SEARCHES = ("archscale", "seed_random", "bayesian_unseeded", "hyperband_unseeded")
 
@@ -57,6 +62,8 @@ class StudyTask:
         searches: Searches run on this task (names of ``ALL_SEARCHES``).
         search_trials / search_seeds: Trials per search and the searches' seeds.
         group: ``mnist1d`` for the data-size series, else the task's kind.
+        grid_rule: The headroom rule the grid is centred on (``None``: today's proposal is
+            the centre).
     """
 
     name: str
@@ -74,6 +81,7 @@ class StudyTask:
     search_seeds: tuple[int, ...] = (0, 1, 2)
     group: str = ""
     notes: str = ""
+    grid_rule: FactorRule | None = None
 
     def task(self) -> Task:
         """The ``archscale.Task`` the proposal is made for."""
@@ -96,7 +104,8 @@ class StudyTask:
                 "full_grid": self.full_grid, "max_epochs": self.max_epochs,
                 "searches": list(self.searches), "search_trials": self.search_trials,
                 "search_seeds": list(self.search_seeds), "group": self.group,
-                "notes": self.notes}
+                "notes": self.notes,
+                "grid_rule": None if self.grid_rule is None else self.grid_rule.label()}
 
 
 def _mnist1d(size: int, *, sequence: bool = False, max_epochs: int = MNIST1D_EPOCHS,
@@ -105,7 +114,7 @@ def _mnist1d(size: int, *, sequence: bool = False, max_epochs: int = MNIST1D_EPO
     name = "mnist1d_seq" if sequence else "mnist1d"
     return StudyTask(name=f"{name}-{label}", dataset={"name": name, "train_samples": size},
                      input_shape=(40, 1) if sequence else (40,), classes=10, samples=size,
-                     max_epochs=max_epochs, group=name, **kw)
+                     max_epochs=max_epochs, group=name, grid_rule=GRID_RULE, **kw)
 
 
 def _synthetic(name: str, noise: float, notes: str) -> StudyTask:
@@ -113,13 +122,13 @@ def _synthetic(name: str, noise: float, notes: str) -> StudyTask:
                                          "classes": 10, "samples": 2000,
                                          "test_samples": 1000, "noise": noise},
                      input_shape=(16, 16, 3), classes=10, samples=2000,
-                     max_epochs=IMAGE_EPOCHS, group="image", notes=notes)
+                     max_epochs=IMAGE_EPOCHS, group="image", notes=notes, grid_rule=GRID_RULE)
 
 
 def _tabular(name: str, shape: int, classes: int, samples: int, **kw: Any) -> StudyTask:
     return StudyTask(name=name, dataset={"name": name}, input_shape=(shape,), classes=classes,
                      samples=samples, seeds=(0, 1, 2, 3, 4), full_grid=True, max_epochs=50,
-                     group="tabular", **kw)
+                     group="tabular", grid_rule=GRID_RULE, **kw)
 
 
 FULL = (
@@ -130,7 +139,7 @@ FULL = (
     _mnist1d(4000, sequence=True, widths=SEQUENCE_WIDTHS),
     _mnist1d(16000, max_epochs=MNIST1D_LARGE_EPOCHS),
     StudyTask(name="digits", dataset={"name": "digits"}, input_shape=(8, 8, 1), classes=10,
-              samples=1437, max_epochs=DIGITS_EPOCHS, group="image"),
+              samples=1437, max_epochs=DIGITS_EPOCHS, group="image", grid_rule=GRID_RULE),
     _synthetic("synthetic-easy", 1.0, "16x16x3 textures, noise std 1"),
     _synthetic("synthetic-medium", 2.0, "16x16x3 textures, noise std 2 (not used to fit the "
                "headroom factor: a check of it)"),

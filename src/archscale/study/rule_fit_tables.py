@@ -1,0 +1,74 @@
+"""The report's rule-screen section as data: its table, its lines and its text
+(``study.rule_fit`` computes what they show; ``study.report`` renders them)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+def _range_text(fr: dict[str, Any]) -> str:
+    if not fr["factors"]:
+        return "none on the width line"
+    lo_edge, hi_edge = (fr["span"][0], fr["span"][1])
+    parts = []
+    for (lo, hi), (mlo, mhi) in zip(fr["factors"], fr["multipliers"]):
+        star_lo = "*" if math.isclose(mlo, lo_edge, rel_tol=1e-6) else ""
+        star_hi = "*" if math.isclose(mhi, hi_edge, rel_tol=1e-6) else ""
+        parts.append(f"{lo:.3g}{star_lo}-{hi:.3g}{star_hi}")
+    return " or ".join(parts)
+
+
+def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per task: its headroom, the factor its grid's centre was made with, the factors
+    meeting both targets on its grid, and what today's rule and the best rule of its form
+    give it (estimated)."""
+    fit = data["rule_fit"]
+    best = fit["best"][0] if fit["best"] else None
+    head = ["task", "headroom", "grid centre's factor",
+            "factors meeting both targets (estimated)", "today's rule (estimated)"] + \
+        (["best rule of its form (estimated)"] if best else [])
+    rows = []
+    for fr in fit["ranges"]:
+        name = fr["task"]
+        row = [name, f"{fr['headroom']:.3f}", f"{fr['rule_factor']:.2f}", _range_text(fr),
+               f"x{fit['current']['factors'][name]:.2f}: "
+               + ("meets" if name in fit["current"]["meets"] else "-")]
+        if best:
+            row.append(f"x{best['factors'][name]:.2f}: "
+                       + ("meets" if name in best["meets"] else "-"))
+        rows.append(row)
+    return head, rows
+
+
+RULE_FIT_TEXT = (
+    "A proposal's params are the capacity default times the headroom factor. Along each "
+    "task's width line (its grid at the depth of the grid's centre, the proposal the grid was "
+    "made around), accuracy and MACs are interpolated in log params between the grid points; "
+    "the multipliers of the centre's params that meet both targets, times the factor the "
+    "centre was made with, are the factors the rule should give the task. At the centre the "
+    "estimate is the measurement; elsewhere it is an estimate (a model of another size also "
+    "gets its own weight decay and perhaps another depth), which is why a proposal off its "
+    "grid's centre is trained and scored in the first table. * marks a bound at the grid's "
+    "edge (beyond it is not measured).")
+
+
+def rule_fit_lines(data: dict[str, Any]) -> list[str]:
+    """The section's lines: the centres' measured count, today's rule's and the best rules'
+    estimated counts."""
+    fit = data["rule_fit"]
+    n = len(fit["ranges"])
+    lines = []
+    centres = fit.get("centres", {})
+    if centres.get("rules"):
+        lines.append(f"- The grids' centres (made with "
+                     f"{', '.join(f'`{r}`' for r in centres['rules'])}) meet "
+                     f"{len(centres['meets'])} of {n} (measured).")
+    lines.append(f"- Today's rule, `{fit['current']['rule']}`, meets an estimated "
+                 f"{len(fit['current']['meets'])} of {n}.")
+    if fit["best"]:
+        top = len(fit["best"][0]["meets"])
+        lines.append(f"- The best rules of this form (reference 0.002-0.2, exponent 0.2-2, cap "
+                     f"8-64) meet an estimated {top} of {n}: "
+                     + "; ".join(f"`{b['rule']}` ({', '.join(b['meets'])})"
+                                 for b in fit["best"] if len(b["meets"]) == top) + ".")
+    return lines
