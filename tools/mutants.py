@@ -68,6 +68,9 @@ TARGETS = {t.name: t for t in (
     # The TensorFlow calibration tests reach the rules through propose; they are left out.
     Target("rules", ("src/archscale/heuristics/rules.py",), ("tests/heuristics",),
            markers="not slow and not tf"),
+    # The study's rule screen (pure Python, hand-worked grids).
+    Target("rule_fit", ("src/archscale/study/rule_fit.py",), ("tests/study/test_rule_fit.py",),
+           markers="not slow and not tf"),
     # The headroom probe and its factor (pure NumPy).
     Target("difficulty", ("src/archscale/heuristics/difficulty.py",),
            ("tests/heuristics/test_difficulty.py", "tests/heuristics/test_difficulty_exact.py"),
