@@ -115,18 +115,19 @@ def test_a_rule_change_moves_the_proposal_not_the_grid(tmp_path, monkeypatch):
     for name, value in (("HEADROOM_REFERENCE", 0.03), ("HEADROOM_EXPONENT", 0.6),
                         ("MIN_HEADROOM_FACTOR", 1 / 8), ("MAX_HEADROOM_FACTOR", 8.0)):
         monkeypatch.setattr(difficulty, name, value)   # today's rule is the grid's
-    task = dataclasses.replace(TINY[0], widths=(0.5, 1.0), max_epochs=2, searches=(),
+    task = dataclasses.replace(TINY[0], widths=(1.0,), max_epochs=2, searches=(),
                                grid_rule=FactorRule(0.03, 0.6, 1 / 8, 8.0))
     db, work = str(tmp_path / "d.db"), str(tmp_path / "work")
     run_grid([task], db=db, work=work, workers=2)
     before = stored(db)
-    assert len(before) == 2
+    assert len(before) == 1
     (old,) = collect([task], proposals([task]), db, work, [], centres([task]))
-    assert [p.on_grid for p in old.points] == [True, True] and old.score is not None
+    assert [(p.on_grid, p.is_proposal) for p in old.points] == [(True, True)]
+    assert old.score is not None
 
     monkeypatch.setattr(difficulty, "HEADROOM_EXPONENT", 1.6)   # wine: x1.94 -> x5.9
     moved = run_grid([task], db=db, work=work, workers=2)
-    assert len(stored(db)) == 3 and set(before) <= set(stored(db))   # one job: the proposal
+    assert len(stored(db)) == 2 and set(before) <= set(stored(db))   # one job: the proposal
     assert moved is not None
     (new,) = collect([task], proposals([task]), db, work, [], centres([task]))
     grid = [p for p in new.points if p.on_grid]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
+from archscale.errors import SpecError
+
 from archscale.heuristics.difficulty import headroom_factor
 from archscale.study.analysis import PointResult, knee_of, score_proposal
-from archscale.study.rule_fit import (CURRENT_RULE, FactorRange, FactorRule, best_power_laws,
-                                      candidate_rules, factor_range, rules_met)
+from archscale.study.rule_fit import (CURRENT_RULE, REFERENCES, FactorRange, FactorRule,
+                                      best_power_laws, candidate_rules, factor_range,
+                                      rules_met)
 
 
 def point(width, params, macs, accs, *, depth=0, proposal=False, on_grid=True):
@@ -102,3 +106,102 @@ def test_best_power_laws_count_the_tasks_each_rule_meets():
     same = best_power_laws([a, b], rules=[FactorRule(0.03, 1.0, 1 / 8, c) for c in (64, 16, 32)],
                            keep=3)
     assert [r.cap for r, _ in same] == [16]
+
+
+def test_bounds_are_inclusive_as_the_measured_verdict_is():
+    # a centre at exactly 2x the knee's MACs (the knee one block deeper) meets, as measured
+    at_limit = [point(1, 100, 200, (0.99, 0.99), proposal=True),
+                point(1, 90, 100, (0.99, 0.99), depth=1)]
+    assert score_proposal(at_limit).meets_macs
+    fr = factor_range("t", at_limit, knee_of(at_limit), 0.1, 1.0)
+    assert fr.intervals == ((1.0, 1.0),) and fr.span == (1.0, 1.0)
+    # a centre exactly 1 point below the best (0.89 against 0.90) meets, as measured
+    at_gap = [point(1, 100, 100, (0.89, 0.89), proposal=True),
+              point(1, 90, 100, (0.90, 0.90), depth=1)]
+    assert score_proposal(at_gap).meets_accuracy
+    assert factor_range("t", at_gap, knee_of(at_gap), 0.1, 1.0).intervals == ((1.0, 1.0),)
+    # just outside either bound, the one point meets nothing
+    for grid in ([point(1, 100, 201, (0.99, 0.99), proposal=True),
+                  point(1, 90, 100, (0.99, 0.99), depth=1)],
+                 [point(1, 100, 100, (0.889, 0.889), proposal=True),
+                  point(1, 90, 100, (0.90, 0.90), depth=1)]):
+        assert factor_range("t", grid, knee_of(grid), 0.1, 1.0).intervals == ()
+    # along a line, the range ends at the grid point that sits on both bounds
+    line = [point(1, 100, 100, (0.90, 0.90), proposal=True),
+            point(2, 200, 200, (0.89, 0.89)), point(4, 400, 400, (0.89, 0.89))]
+    (lo, hi), = factor_range("t", line, knee_of(line), 0.1, 1.0).intervals
+    assert lo == 1.0 and hi == pytest.approx(2.0)
+
+
+def test_a_segment_can_meet_accuracy_and_macs_in_parts_that_do_not_overlap():
+    # best 0.95 at 100 MACs (the knee), threshold 0.94, limit 200 MACs. The line's segment from
+    # 1x (0.80, 100 MACs) to 4x (0.95, 1,600 MACs) is accurate enough only past 3.6x and cheap
+    # enough only up to 1.41x (log-log): no multiplier meets both
+    grid = [point(1, 100, 100, (0.80, 0.80), proposal=True), point(4, 400, 1600, (0.95, 0.95)),
+            point(1, 120, 100, (0.95, 0.95), depth=1)]
+    fr = factor_range("t", grid, knee_of(grid), headroom=0.1, rule_factor=1.0)
+    assert fr.intervals == ()
+
+
+def test_two_close_ranges_stay_apart_and_the_range_reports_its_task():
+    # accuracy 0.90, 0.80, 0.90, 0.80, 0.90 at 1x..16x params (MACs = params, the knee at
+    # 1x: limit 200 MACs): meets up to 1.07x (0.89 a tenth into the dip) ... nothing else
+    # within the MACs limit, so take a line with a flat MACs axis instead
+    grid = [point(1, 100, 100, (0.90, 0.90), proposal=True),
+            point(1.5, 150, 100, (0.80, 0.80)), point(2, 200, 100, (0.90, 0.90))]
+    fr = factor_range("t", grid, knee_of(grid), headroom=0.2, rule_factor=3.0)
+    (a_lo, a_hi), (b_lo, b_hi) = fr.intervals   # 0.36 apart in log params: still two
+    assert (a_lo, b_hi) == (pytest.approx(1.0), pytest.approx(2.0))
+    assert a_hi == pytest.approx(1.5 ** 0.1) and b_lo == pytest.approx(2 / (2 / 1.5) ** 0.1)
+    assert fr.meets(1.02) and not fr.meets(1.5) and fr.meets(1.95)
+    assert (fr.task, fr.headroom, fr.rule_factor) == ("t", 0.2, 3.0)
+    d = fr.to_dict()
+    assert d["task"] == "t" and d["headroom"] == 0.2 and d["meets_at_proposal"] is True
+    assert d["rule_factor"] == 3.0
+    assert d["multipliers"] == [list(i) for i in fr.intervals]
+    assert d["factors"] == [[3 * a_lo, 3 * a_hi], [3 * b_lo, 3 * b_hi]] == \
+        [list(i) for i in fr.factors()]
+    assert d["span"] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("fields, fragment", [
+    ((0.0, 1.0, 0.125, 8.0), "reference must be positive. Received: reference=0.0"),
+    ((0.1, 0.0, 0.125, 8.0), "exponent must be positive"),
+    ((0.1, 1.0, -1.0, 8.0), "floor must be positive"),
+    ((0.1, 1.0, 0.125, float("nan")), "cap must be positive"),
+    ((0.1, 1.0, 9.0, 8.0), "floor must not exceed its cap. Received: floor=9.0, cap=8.0")])
+def test_a_rule_with_a_bad_constant_is_refused(fields, fragment):
+    with pytest.raises(SpecError, match=re.escape(fragment)):
+        FactorRule(*fields)
+
+
+def test_a_rule_may_be_a_constant():
+    assert FactorRule(0.1, 1.0, 2.0, 2.0).factor(0.7) == 2.0
+
+
+def test_labels_floors_and_zero_headroom():
+    assert FactorRule(0.1, 0.5, 2.0, 8.0).label() == "clip((h / 0.1)^0.5, 2, 8)"
+    assert FactorRule(0.1, 0.5, 1.0, 8.0).label() == "clip((h / 0.1)^0.5, 1, 8)"
+    assert FactorRule(0.1, 0.5, 0.5, 8.0).label() == "clip((h / 0.1)^0.5, 1/2, 8)"
+    assert FactorRule(0.1, 0.5, 1 / 8, 8.0).factor(0.0) == 1 / 8
+    assert FactorRule(0.1, 2.0, 1 / 8, 8.0).factor(0.2) == pytest.approx(4.0)
+    assert FactorRule(0.1, 2.0, 1 / 8, 3.0).factor(0.2) == 3.0
+
+
+def test_the_candidate_pool_and_its_ranking():
+    pool = candidate_rules()
+    assert sorted({r.reference for r in pool}) == list(REFERENCES)
+    assert sorted({r.exponent for r in pool}) == [round(0.2 + 0.1 * i, 2) for i in range(19)]
+    assert {r.cap for r in pool} == {8.0, 16.0, 32.0, 64.0}
+    assert {r.floor for r in pool} == {1 / 8}
+    mine = candidate_rules(references=[0.5], exponents=[1.5], caps=(4.0,), floor=0.25)
+    assert mine == [FactorRule(0.5, 1.5, 0.25, 4.0)]
+    a = FactorRange("a", 0.1, 2.0, ((0.25, 5.0),), (0.25, 16.0))
+    # both meet a (x2 and x1 at headroom 0.1); the one nearer the factor a's centre was made
+    # with (x2) ranks first
+    near, far = FactorRule(0.05, 1.0, 1 / 8, 64.0), FactorRule(0.1, 1.0, 1 / 8, 64.0)
+    assert [r for r, _ in best_power_laws([a], rules=[far, near])] == [near, far]
+    # rules whose factors differ by less than a unit are still told apart
+    close = [FactorRule(0.1, 1.0, 1 / 8, 64.0), FactorRule(0.08, 1.0, 1 / 8, 64.0)]
+    assert len(best_power_laws([a], rules=close)) == 2
+    assert len(best_power_laws([a])) == 3
