@@ -49,6 +49,16 @@ def test_tiny_study_runs_reports_and_resumes(tmp_path):
     assert [t["is_proposal"] for t in trials if t["search"] == "archscale"][0] == "True"
     data = json.loads((out / "results.json").read_text())
     assert data["proposals"]["wine"]["knee_label"].startswith("wine w")
+    # the rule screen: the tiny grid is centred on today's proposal, which it measures
+    (fit,) = data["rule_fit"]["ranges"]
+    assert fit["task"] == "wine" and fit["span"] == [pytest.approx(
+        int(points[0]["params"]) / int(points[1]["params"])), 1.0]
+    assert data["rule_fit"]["measured"]["wine"] == {
+        "met": data["proposals"]["wine"]["meets_accuracy"]
+        and data["proposals"]["wine"]["meets_macs"], "on_grid": True}
+    assert fit["meets_at_proposal"] == data["rule_fit"]["measured"]["wine"]["met"]
+    assert (out / "plots" / "rule_fit.png").is_file()
+    assert "## What the grids ask of the headroom rule" in (out / "report.md").read_text()
     # the proposal is made with the probed headroom of the task's training data
     from archscale import CapacityRule, Task, probe_data, profile, propose
     from archscale.measure.datasets import load_dataset

@@ -43,6 +43,9 @@ def task_plot(result: TaskResult) -> Plot | None:
         ax.axhspan(100 * (result.knee.best.mean - result.knee.tolerance),
                    100 * result.knee.best.mean, color="#ff7f0e", alpha=0.12, zorder=0)
     proposal = next((p for p in result.points if p.is_proposal), None)
+    if proposal is not None and not proposal.on_grid:   # trained on its own: its spread too
+        ax.errorbar([proposal.macs], [100 * proposal.mean], yerr=[100 * proposal.std],
+                    capsize=3, color="#d62728", linestyle="none", zorder=6)
     if proposal is not None:
         ax.scatter([proposal.macs], [100 * proposal.mean], marker="o", s=120,
                    facecolor="none", edgecolor="#d62728", linewidth=2, label="proposal",
@@ -133,7 +136,12 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
         met = r["task"] in fit.get("centres", fit["current"])["meets"]
         ax.scatter([x], [r["rule_factor"]], s=40, zorder=4,
                    color="#2ca02c" if met else "#d62728", marker="o" if met else "x")
-        top = max([hi for _, hi in r["factors"]] + [r["rule_factor"]])
+        seen = fit.get("measured", {}).get(r["task"])
+        today = fit["current"]["factors"][r["task"]]
+        if seen is not None and not seen["on_grid"]:   # today's proposal, trained on its own
+            ax.scatter([x], [today], s=46, zorder=5, marker="s", facecolor="none",
+                       edgecolor="#2ca02c" if seen["met"] else "#d62728", linewidth=1.6)
+        top = max([hi for _, hi in r["factors"]] + [r["rule_factor"], today])
         ax.annotate(r["task"], (x, top), fontsize=6, rotation=90, ha="center", va="bottom",
                     xytext=(0, 3), textcoords="offset points")
     top = 1.05 * max(r["headroom"] for r in ranges) or 1.0
@@ -149,6 +157,9 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
                 linewidth=1, label=f"best of its form {best['rule']}")
     ax.plot([], [], color="#1f77b4", linewidth=5, alpha=0.45,
             label="factors meeting both targets (grid, estimated)")
+    ax.scatter([], [], marker="o", color="#7f7f7f", s=30, label="grid centre (measured)")
+    ax.scatter([], [], marker="s", facecolor="none", edgecolor="#7f7f7f", s=40,
+               label="today's proposal (measured)")
     ax.set_yscale("log")
     ax.set_ylim(top=ax.get_ylim()[1] * 4)
     ax.set_xlabel("probed headroom (tasks with nearly the same headroom set side by side)")
@@ -158,6 +169,7 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
     ax.legend(fontsize=7, loc="lower right")
     return render(fig, "rule_fit", "What the grids ask of the headroom rule",
                   "Bars: the factors whose interpolated accuracy and MACs meet both targets on "
-                  "each task's width line; markers: the factor each grid's centre was made with "
-                  "(green: the centre meets both, red: it misses); lines: the grids' rule, "
-                  "today's rule and the best rule of its form.")
+                  "each task's width line; dots: the factor each grid's centre was made with, "
+                  "squares: today's proposal where it is off its grid (green: meets both "
+                  "targets as measured, red: misses); lines: the grids' rule, today's rule and "
+                  "the best rule of its form.")

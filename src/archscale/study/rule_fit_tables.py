@@ -18,6 +18,13 @@ def _range_text(fr: dict[str, Any]) -> str:
     return " or ".join(parts)
 
 
+def _measured(fit: dict[str, Any], name: str) -> str:
+    seen = fit.get("measured", {}).get(name)
+    if seen is None:
+        return "not measured"
+    return ("meets" if seen["met"] else "misses") + ("" if seen["on_grid"] else " (off the grid)")
+
+
 def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Per task: its headroom, the factor its grid's centre was made with, the factors
     meeting both targets on its grid, and what today's rule and the best rule of its form
@@ -25,14 +32,15 @@ def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     fit = data["rule_fit"]
     best = fit["best"][0] if fit["best"] else None
     head = ["task", "headroom", "grid centre's factor",
-            "factors meeting both targets (estimated)", "today's rule (estimated)"] + \
-        (["best rule of its form (estimated)"] if best else [])
+            "factors meeting both targets (estimated)", "today's rule (estimated)",
+            "today's proposal (measured)"] + (["best rule of its form (estimated)"] if best
+                                              else [])
     rows = []
     for fr in fit["ranges"]:
         name = fr["task"]
         row = [name, f"{fr['headroom']:.3f}", f"{fr['rule_factor']:.2f}", _range_text(fr),
                f"x{fit['current']['factors'][name]:.2f}: "
-               + ("meets" if name in fit["current"]["meets"] else "-")]
+               + ("meets" if name in fit["current"]["meets"] else "-"), _measured(fit, name)]
         if best:
             row.append(f"x{best['factors'][name]:.2f}: "
                        + ("meets" if name in best["meets"] else "-"))

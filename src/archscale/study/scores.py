@@ -155,7 +155,10 @@ def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -
     best = best_power_laws(ranges)
     grid_rules = sorted({r.task.grid_rule for r in results if r.task.grid_rule},
                         key=lambda rule: rule.label())
-    return {"ranges": [fr.to_dict() for fr in ranges],
+    measured = {r.task.name: {"met": r.score.meets_accuracy and r.score.meets_macs,
+                              "on_grid": next(p for p in r.points if p.is_proposal).on_grid}
+                for r in results if r.score is not None}
+    return {"ranges": [fr.to_dict() for fr in ranges], "measured": measured,
             "centres": {"rules": [rule.label() for rule in grid_rules],
                         "forms": [asdict(rule) for rule in grid_rules],
                         "meets": [fr.task for fr in ranges if fr.meets(1.0)]},
