@@ -142,3 +142,28 @@ def test_a_partial_grid_verdict_is_marked_provisional():
          "spearman": None, "partial": [4000]}]})
     assert lines == ["- g: no training-set size with a complete grid yet. Not counted (grids "
                      "incomplete): 4,000."]
+
+
+def test_a_search_seed_counts_once_every_search_of_it_has_finished():
+    import dataclasses
+
+    from archscale.study.scores import complete_search_seeds
+    from archscale.study.tasks import TINY
+
+    task = dataclasses.replace(TINY[0], searches=("archscale", "seed_random"),
+                               search_seeds=(0, 1, 2))
+    other = dataclasses.replace(task, name="other", searches=())
+
+    def finished(search, seed, n=1):
+        return SearchTrial(task="wine", search=search, search_seed=seed, trial=n, params=1,
+                           macs=1, val_accuracy=0.5, test_accuracy=0.5, train_flops=1.0,
+                           train_seconds=1.0, is_proposal=False, hyperparameters="")
+
+    trials = [finished("archscale", 0), finished("seed_random", 0),
+              finished("seed_random", 0, 2), finished("archscale", 1),
+              finished("seed_random", 2), finished("archscale", 2)]
+    kept, seeds = complete_search_seeds([task, other], trials)
+    assert seeds == {"wine": {"counted": [0, 2], "of": [0, 1, 2]}}   # seed 1: one search left
+    assert sorted((t.search, t.search_seed, t.trial) for t in kept) == [
+        ("archscale", 0, 1), ("archscale", 2, 1), ("seed_random", 0, 1), ("seed_random", 0, 2),
+        ("seed_random", 2, 1)]

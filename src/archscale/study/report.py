@@ -178,6 +178,15 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _seeds_text(data: dict[str, Any]) -> str:
+    """`` Search seeds counted: ...`` for a task whose searches have not all finished."""
+    parts = [f"{name} {', '.join(map(str, s['counted'])) or 'none'} of "
+             f"{', '.join(map(str, s['of']))}"
+             for name, s in data.get("search_seeds", {}).items() if s["counted"] != s["of"]]
+    return (" Search seeds counted (those at which every search has finished): "
+            + "; ".join(parts) + ".") if parts else ""
+
+
 def _probe_text(data: dict[str, Any], name: str) -> str:
     p = data.get("probes", {}).get(name)
     if p is None:
@@ -225,7 +234,8 @@ def markdown(data: dict[str, Any], plots: Sequence[Any]) -> str:
                 "Selected = best validation accuracy among the trials (its test accuracy is "
                 "shown); trials to knee = first trial whose test accuracy reaches the knee's "
                 "mean minus its tolerance ('-': not within the trials); the 10-trial rows are "
-                "the first 10 trials of the 30-trial runs; means over the search seeds.\n\n",
+                "the first 10 trials of the 30-trial runs; means over the search seeds."
+                + _seeds_text(data) + "\n\n",
                 _md_table(*searches_table(data))]
     lines = _verdict_lines(data)
     if lines:
@@ -296,6 +306,8 @@ def html_page(data: dict[str, Any], plots: Sequence[Any]) -> str:
                  + "".join(f"<li><code>{esc(k)}</code>: {esc(v)}</li>"
                            for k, v in SEARCH_LABELS.items()) + "</ul>",
                  _html_table(*searches_table(data))]
+        if _seeds_text(data):
+            body.append(f"<p>{esc(_seeds_text(data).strip())}</p>")
     lines = _verdict_lines(data)
     if lines:
         body.append("<h2>Targets</h2><ul>" + "".join(f"<li>{esc(l[2:])}</li>" for l in lines)

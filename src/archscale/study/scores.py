@@ -15,7 +15,7 @@ from archscale.study.rule_fit import CURRENT_RULE, FactorRange, best_power_laws,
     rules_met
 from archscale.study.grid import proposal_on_grid, study_recipe
 from archscale.study.run import centres, proposals, stored_searches, task_probe
-from archscale.study.searches import SEARCHES
+from archscale.study.searches import SEARCHES, SearchTrial
 from archscale.study.tasks import StudyTask
 
 BUDGETS = (10, 30)
@@ -171,6 +171,25 @@ def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -
                      for rule, met in best]}
 
 
+def complete_search_seeds(tasks: Sequence[StudyTask], trials: Sequence[SearchTrial]
+                          ) -> tuple[list[SearchTrial], dict[str, dict[str, list[int]]]]:
+    """The trials of the search seeds at which every search of the task has finished (a seed
+    with some searches still to run is left out, so that every search is averaged over the
+    same seeds), and per task with searches the seeds counted and the seeds it runs."""
+    kept: list[SearchTrial] = []
+    seeds: dict[str, dict[str, list[int]]] = {}
+    for task in tasks:
+        if not task.searches:
+            continue
+        own = [t for t in trials if t.task == task.name]
+        done = {(t.search, t.search_seed) for t in own}
+        counted = [s for s in task.search_seeds
+                   if all((search, s) in done for search in task.searches)]
+        kept += [t for t in own if t.search_seed in counted]
+        seeds[task.name] = {"counted": counted, "of": list(task.search_seeds)}
+    return kept, seeds
+
+
 def _study_time(work: str) -> dict[str, Any]:
     path = os.path.join(work, "phases.jsonl")
     phases = []
@@ -183,7 +202,8 @@ def _study_time(work: str) -> dict[str, Any]:
 def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict[str, Any]:
     """Everything the report shows, as one JSON-ready dict (plus the ``TaskResult`` list)."""
     props, grid_centres = proposals(tasks), centres(tasks)
-    results = collect(tasks, props, db, work, stored_searches(tasks, props, work), grid_centres)
+    trials, seeds = complete_search_seeds(tasks, stored_searches(tasks, props, work))
+    results = collect(tasks, props, db, work, trials, grid_centres)
     summaries = {r.task.name: search_summary(r) for r in results}
     groups = sorted({t.group for t in tasks if t.group.startswith("mnist1d")})
     probes = {t.name: task_probe(t).to_dict() for t in tasks}
@@ -206,4 +226,4 @@ def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict
                        for r in results if summaries[r.task.name]},
             "data_size": [d for g in groups if (d := data_size_series(results, g))],
             "rule_fit": rule_fit(results, probes),
-            "time": _study_time(work)}
+            "search_seeds": seeds, "time": _study_time(work)}

@@ -142,7 +142,7 @@ FULL = (
               samples=1437, max_epochs=DIGITS_EPOCHS, group="image", grid_rule=GRID_RULE),
     _synthetic("synthetic-easy", 1.0, "16x16x3 textures, noise std 1"),
     _synthetic("synthetic-medium", 2.0, "16x16x3 textures, noise std 2 (not used to fit the "
-               "headroom factor: a check of it)"),
+               "first headroom factor: a check of it)"),
     _synthetic("synthetic-hard", 3.0, "16x16x3 textures, noise std 3"),
     _mnist1d(64000, max_epochs=MNIST1D_LARGE_EPOCHS),
 )
