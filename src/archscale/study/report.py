@@ -180,8 +180,8 @@ def _verdict_lines(data: dict[str, Any]) -> list[str]:
 
 def _seeds_text(data: dict[str, Any]) -> str:
     """`` Search seeds counted: ...`` for a task whose searches have not all finished."""
-    parts = [f"{name} {', '.join(map(str, s['counted'])) or 'none'} of "
-             f"{', '.join(map(str, s['of']))}"
+    parts = [f"{name}: {', '.join(map(str, s['counted'])) or 'none'} (of "
+             f"{', '.join(map(str, s['of']))})"
              for name, s in data.get("search_seeds", {}).items() if s["counted"] != s["of"]]
     return (" Search seeds counted (those at which every search has finished): "
             + "; ".join(parts) + ".") if parts else ""
@@ -289,6 +289,12 @@ def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
             + "</tbody></table>")
 
 
+def _code(text: str) -> str:
+    """Markdown's `code` spans of an escaped line as <code> elements."""
+    parts = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def _img(plot: Any) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
     return (f'<figure><img alt="{html.escape(plot.title)}" src="data:image/png;base64,{data}">'
@@ -315,7 +321,7 @@ def html_page(data: dict[str, Any], plots: Sequence[Any]) -> str:
     if data["rule_fit"]["ranges"]:
         body += ["<h2>What the grids ask of the headroom rule</h2>",
                  f"<p>{esc(RULE_FIT_TEXT)}</p>", _html_table(*rule_fit_table(data)),
-                 "<ul>" + "".join(f"<li>{esc(l[2:])}</li>" for l in rule_fit_lines(data))
+                 "<ul>" + "".join(f"<li>{_code(esc(l[2:]))}</li>" for l in rule_fit_lines(data))
                  + "</ul>"]
         if "rule_fit" in by_slug:
             body.append(_img(by_slug["rule_fit"]))
