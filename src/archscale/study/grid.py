@@ -11,10 +11,11 @@ sweep (a dict) that trains every point on the task's seeds with the proposal's r
 
 **The grid's centre** is the proposal made with the task's ``grid_rule`` headroom factor
 (``tasks.GRID_RULE`` for the full study: the rule its committed grids were measured at, passed
-as ``CapacityRule.scale``), not with whatever rule ``heuristics`` holds today. While the two agree the centre is the proposal. When the headroom
-rule changes, the grid (the ground truth) stays where it was measured, and today's proposal
-becomes one more entry (``<task> proposal``), trained on the same seeds with its own recipe
-and scored against the grid: a rule change costs one point per task, not a grid.
+as ``CapacityRule.scale``), not with whatever rule ``heuristics`` holds today. While the two
+agree the centre is the proposal. When the headroom rule changes, the grid (the ground truth)
+stays where it was measured, and today's proposal becomes one more entry (``<task>
+proposal``), trained on the same seeds with its own recipe and scored against the grid: a rule
+change costs one point per task, not a grid.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from dataclasses import asdict
 from typing import Any, Sequence
 
 from archscale.study.analysis import SearchScore, score_search, spearman
-from archscale.study.results import TaskResult, collect
-from archscale.study.rule_fit import CURRENT_RULE, FactorRange, best_power_laws, factor_range, \
-    rules_met
 from archscale.study.grid import proposal_on_grid, study_recipe
+from archscale.study.results import TaskResult, collect
+from archscale.study.rule_fit import (CURRENT_RULE, FactorRange, best_power_laws, factor_range,
+                                      rules_met)
 from archscale.study.run import centres, proposals, stored_searches, task_probe
 from archscale.study.searches import SEARCHES, SearchTrial
 from archscale.study.tasks import StudyTask
@@ -140,6 +140,12 @@ def data_size_series(results: Sequence[TaskResult], group: str) -> dict[str, Any
             "proposal_params": prop, "spearman": spearman(knee, prop), "partial": partial}
 
 
+def centre_factor(task: StudyTask, headroom: float) -> float:
+    """The headroom factor ``task``'s grid centre is made with: its ``grid_rule``'s, else
+    today's rule's, at ``headroom``."""
+    return (task.grid_rule or CURRENT_RULE).factor(headroom)
+
+
 def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What the grids ask of the headroom factor (``rule_fit``): each task's factor range,
     the tasks the current rule meets and the best rules of its form (the factor each grid's
@@ -148,8 +154,7 @@ def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -
     ranges: list[FactorRange] = []
     for r in results:
         headroom = probes[r.task.name]["headroom"]
-        rule = r.task.grid_rule or CURRENT_RULE
-        fr = factor_range(r.task.name, r.points, r.knee, headroom, rule.factor(headroom))
+        fr = factor_range(r.task.name, r.points, r.knee, headroom, centre_factor(r.task, headroom))
         if fr is not None:
             ranges.append(fr)
     best = best_power_laws(ranges)
@@ -216,10 +221,10 @@ def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict
             "probes": probes,
             "recipes": {t.name: study_recipe(t, grid_centres[t.name]).to_dict() for t in tasks},
             "off_grid": {r.task.name: {"recipe": study_recipe(r.task, r.proposal).to_dict(),
-                                       "grid_factor": (r.task.grid_rule or CURRENT_RULE).factor(
-                                           probes[r.task.name]["headroom"])}
-                         for r in results if not proposal_on_grid(r.task, grid_centres[
-                             r.task.name], r.proposal)},
+                                       "grid_factor": centre_factor(
+                                           r.task, probes[r.task.name]["headroom"])}
+                         for r in results
+                         if not proposal_on_grid(r.task, grid_centres[r.task.name], r.proposal)},
             "searches": summaries,
             "seeded": {r.task.name: [v for n in budgets(r.task)
                                      if (v := seeded_verdict(summaries[r.task.name], n))]
