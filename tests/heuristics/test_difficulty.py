@@ -174,6 +174,18 @@ def test_a_fixed_scale_replaces_the_headroom_factor():
     assert CapacityRule(scale=3.0).factor("image") == 3.0
 
 
+def test_the_proposals_capacity_is_the_one_its_rationale_states():
+    # the user's ratio decides the range too (it was the default's, ignoring the ratio)
+    task = Task(input_shape=(40,), classes=10, samples=4000)
+    for rule in (CapacityRule(params_per_sample=10.0), CapacityRule(headroom=0.5),
+                 CapacityRule(scale=3.0), CapacityRule()):
+        p = propose(task, capacity=rule)
+        step = p.rationale[1].result
+        assert p.capacity == (step["low_body_params"], step["high_body_params"])
+    assert propose(task, capacity=CapacityRule(params_per_sample=10.0)).capacity == \
+        capacity_range(4000, "vector", 10, 10.0) == (2500, 40000)
+
+
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "2", True])
 def test_a_scale_that_is_not_a_positive_number_is_refused(bad):
     with pytest.raises(SpecError, match=r"^scale must be a positive number .* Received: scale="):

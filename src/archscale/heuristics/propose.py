@@ -256,7 +256,8 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
     return _assemble(task, budget, attempts[-1], steps, latency, tuple(warnings),
                      {"target_params": target, "max_resolution": max_resolution,
                       "anchor": choice.anchor.name if choice.anchor else None,
-                      "headroom": rule.headroom, "scale": rule.scale})
+                      "headroom": rule.headroom, "scale": rule.scale,
+                      "params_per_sample": rule.params_per_sample})
 
 
 def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
@@ -336,6 +337,7 @@ def _assemble(task: Task, budget: Budget, att: _Attempt, steps: list[Step],
         predicted=_predicted(spec, costs, budget, recipe, latency),
         utilisation=utilisation, binding=binding, fill_note=note,
         capacity=capacity_range(task.samples, task.modality, task.classes,
+                                plan_args.get("params_per_sample"),
                                 headroom=plan_args.get("headroom"),
                                 scale=plan_args.get("scale")),
         regularisation=reg, recipe=recipe,
