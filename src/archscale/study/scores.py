@@ -224,7 +224,7 @@ def build(tasks: Sequence[StudyTask], *, db: str, work: str, study: str) -> dict
                                        "grid_factor": centre_factor(
                                            r.task, probes[r.task.name]["headroom"])}
                          for r in results
-                         if not proposal_on_grid(r.task, grid_centres[r.task.name], r.proposal)},
+                         if not proposal_on_grid(r.task, r.centre or r.proposal, r.proposal)},
             "searches": summaries,
             "seeded": {r.task.name: [v for n in budgets(r.task)
                                      if (v := seeded_verdict(summaries[r.task.name], n))]
