@@ -114,6 +114,41 @@ def check_headroom(value: Any, field: str = "headroom") -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class FactorRule:
+    """``clip((headroom / reference) ** exponent, floor, cap)`` (0 headroom gives ``floor``).
+
+    Raises:
+        SpecError: a reference, exponent, floor or cap that is not positive, or a floor above
+            the cap.
+    """
+
+    reference: float
+    exponent: float
+    floor: float
+    cap: float
+
+    def __post_init__(self) -> None:
+        for name in ("reference", "exponent", "floor", "cap"):
+            if not getattr(self, name) > 0:
+                raise SpecError(f"a headroom rule's {name} must be positive. Received: "
+                                f"{name}={getattr(self, name)!r}")
+        if self.floor > self.cap:
+            raise SpecError(f"a headroom rule's floor must not exceed its cap. Received: "
+                            f"floor={self.floor!r}, cap={self.cap!r}")
+
+    def factor(self, headroom: float) -> float:
+        """The multiplier for ``headroom`` (in [0, 1])."""
+        return min(self.cap, max(self.floor, (headroom / self.reference) ** self.exponent))
+
+    def label(self) -> str:
+        """``clip((h / 0.03)^0.6, 1/8, 8)``; ``clip(h / 0.05, 1/8, 16)`` with exponent 1."""
+        floor = f"1/{1 / self.floor:g}" if self.floor < 1 else f"{self.floor:g}"
+        base = f"h / {self.reference:g}" if self.exponent == 1 else \
+            f"(h / {self.reference:g})^{self.exponent:g}"
+        return f"clip({base}, {floor}, {self.cap:g})"
+
+
 def headroom_factor(headroom: float) -> float:
     """The capacity default's multiplier for data with this headroom.
 
@@ -131,9 +166,9 @@ def headroom_factor(headroom: float) -> float:
     Raises:
         SpecError: a headroom outside [0, 1].
     """
-    h = check_headroom(headroom)
-    raw = (h / HEADROOM_REFERENCE) ** HEADROOM_EXPONENT if h > 0 else 0.0
-    return min(MAX_HEADROOM_FACTOR, max(MIN_HEADROOM_FACTOR, raw))
+    rule = FactorRule(HEADROOM_REFERENCE, HEADROOM_EXPONENT, MIN_HEADROOM_FACTOR,
+                      MAX_HEADROOM_FACTOR)
+    return rule.factor(check_headroom(headroom))
 
 
 def _labels(y: np.ndarray, n: int) -> np.ndarray:

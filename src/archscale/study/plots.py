@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from archscale.heuristics.difficulty import FactorRule
 from archscale.reporting.plots import Plot, new_figure, render
 from archscale.study.results import TaskResult
-from archscale.study.rule_fit import FactorRule
 from archscale.study.searches import SEARCHES
 
 DEPTH_MARKERS = {-1: "v", 0: "o", 1: "^"}
@@ -133,10 +133,10 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
         for lo, hi in r["factors"]:
             ax.plot([x] * 2, [lo, hi], color="#1f77b4", linewidth=5, alpha=0.45,
                     solid_capstyle="butt", zorder=2)
-        met = r["task"] in fit.get("centres", fit["current"])["meets"]
+        met = r["task"] in fit["centres"]["meets"]
         ax.scatter([x], [r["rule_factor"]], s=40, zorder=4,
                    color="#2ca02c" if met else "#d62728", marker="o" if met else "x")
-        seen = fit.get("measured", {}).get(r["task"])
+        seen = fit["measured"].get(r["task"])
         today = fit["current"]["factors"][r["task"]]
         if seen is not None and not seen["on_grid"]:   # today's proposal, trained on its own
             ax.scatter([x], [today], s=46, zorder=5, marker="s", facecolor="none",
@@ -145,8 +145,7 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
         ax.annotate(r["task"], (x, top), fontsize=6, rotation=90, ha="center", va="bottom",
                     xytext=(0, 3), textcoords="offset points")
     top = 1.05 * max(r["headroom"] for r in ranges) or 1.0
-    for form, label in zip(fit.get("centres", {}).get("forms", []),
-                           fit.get("centres", {}).get("rules", [])):
+    for form, label in zip(fit["centres"]["forms"], fit["centres"]["rules"]):
         ax.plot(*_rule_curve(form, top), color="#7f7f7f", linewidth=1, linestyle=":",
                 label=f"grids' rule {label}")
     ax.plot(*_rule_curve(fit["current"]["form"], top), color="#d62728", linewidth=1,

@@ -28,45 +28,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from archscale.errors import SpecError
 from archscale.heuristics.difficulty import (HEADROOM_EXPONENT, HEADROOM_REFERENCE,
-                                             MAX_HEADROOM_FACTOR, MIN_HEADROOM_FACTOR)
+                                             MAX_HEADROOM_FACTOR, MIN_HEADROOM_FACTOR,
+                                             FactorRule)
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET, Knee, PointResult
-
-
-@dataclass(frozen=True)
-class FactorRule:
-    """``clip((headroom / reference) ** exponent, floor, cap)`` (0 headroom gives ``floor``).
-
-    Raises:
-        SpecError: a reference, exponent, floor or cap that is not positive, or a floor above
-            the cap.
-    """
-
-    reference: float
-    exponent: float
-    floor: float
-    cap: float
-
-    def __post_init__(self) -> None:
-        for name in ("reference", "exponent", "floor", "cap"):
-            if not getattr(self, name) > 0:
-                raise SpecError(f"a headroom rule's {name} must be positive. Received: "
-                                f"{name}={getattr(self, name)!r}")
-        if self.floor > self.cap:
-            raise SpecError(f"a headroom rule's floor must not exceed its cap. Received: "
-                            f"floor={self.floor!r}, cap={self.cap!r}")
-
-    def factor(self, headroom: float) -> float:
-        """The multiplier for ``headroom`` (in [0, 1])."""
-        return min(self.cap, max(self.floor, (headroom / self.reference) ** self.exponent))
-
-    def label(self) -> str:
-        """``clip((h / 0.03)^0.6, 1/8, 8)``; ``clip(h / 0.05, 1/8, 16)`` with exponent 1."""
-        floor = f"1/{1 / self.floor:g}" if self.floor < 1 else f"{self.floor:g}"
-        base = f"h / {self.reference:g}" if self.exponent == 1 else \
-            f"(h / {self.reference:g})^{self.exponent:g}"
-        return f"clip({base}, {floor}, {self.cap:g})"
 
 
 #: The rule the proposals use today (``heuristics.difficulty.headroom_factor``).

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from archscale.errors import SpecError
+from archscale.heuristics.difficulty import FactorRule
 from archscale.specs import Task
-from archscale.study.rule_fit import FactorRule
 
 #: Width multipliers of the grid (a log scale, 0.25x .. 4x).
 WIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
