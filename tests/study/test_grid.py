@@ -111,11 +111,8 @@ def test_the_grid_is_centred_by_the_grid_rule_and_a_moved_proposal_is_one_more_e
     from archscale.study.tasks import GRID_RULE
 
     task, headroom = task_named("mnist1d-4k"), 0.513
-    for name, value in (("HEADROOM_REFERENCE", GRID_RULE.reference),
-                        ("HEADROOM_EXPONENT", GRID_RULE.exponent),
-                        ("MIN_HEADROOM_FACTOR", GRID_RULE.floor),
-                        ("MAX_HEADROOM_FACTOR", GRID_RULE.cap)):
-        monkeypatch.setattr(difficulty, name, value)   # the rule the grids were measured at
+    # the rule the grids were measured at
+    monkeypatch.setitem(difficulty.HEADROOM_RULES, "signal", GRID_RULE)
     centre = archscale.propose(task.task(), capacity=archscale.CapacityRule(
         headroom=headroom, scale=GRID_RULE.factor(headroom)))
     today = archscale.propose(task.task(), capacity=archscale.CapacityRule(headroom=headroom))
@@ -123,7 +120,8 @@ def test_the_grid_is_centred_by_the_grid_rule_and_a_moved_proposal_is_one_more_e
     grid = grid_entries(task, centre, str(tmp_path / "a"), today)
     assert [e["name"] for _, e in grid] == [pt.label for pt in grid_points(task, centre)]
 
-    monkeypatch.setattr(difficulty, "HEADROOM_EXPONENT", 1.0)
+    monkeypatch.setitem(difficulty.HEADROOM_RULES, "signal",
+                        dataclasses.replace(GRID_RULE, exponent=1.0))
     moved = archscale.propose(task.task(), capacity=archscale.CapacityRule(headroom=headroom))
     again = archscale.propose(task.task(), capacity=archscale.CapacityRule(
         headroom=headroom, scale=GRID_RULE.factor(headroom)))

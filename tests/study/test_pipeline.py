@@ -122,9 +122,8 @@ def test_a_rule_change_moves_the_proposal_not_the_grid(tmp_path, monkeypatch):
     from archscale.study.run import centres, proposals, run_grid
     from archscale.study.tasks import TINY
 
-    for name, value in (("HEADROOM_REFERENCE", 0.03), ("HEADROOM_EXPONENT", 0.6),
-                        ("MIN_HEADROOM_FACTOR", 1 / 8), ("MAX_HEADROOM_FACTOR", 8.0)):
-        monkeypatch.setattr(difficulty, name, value)   # today's rule is the grid's
+    # today's rule is the grid's
+    monkeypatch.setitem(difficulty.HEADROOM_RULES, "signal", FactorRule(0.03, 0.6, 1 / 8, 8.0))
     task = dataclasses.replace(TINY[0], widths=(1.0,), max_epochs=2, searches=(),
                                grid_rule=FactorRule(0.03, 0.6, 1 / 8, 8.0))
     db, work = str(tmp_path / "d.db"), str(tmp_path / "work")
@@ -135,7 +134,8 @@ def test_a_rule_change_moves_the_proposal_not_the_grid(tmp_path, monkeypatch):
     assert [(p.on_grid, p.is_proposal) for p in old.points] == [(True, True)]
     assert old.score is not None
 
-    monkeypatch.setattr(difficulty, "HEADROOM_EXPONENT", 1.6)   # wine: x1.94 -> x5.9
+    # wine: x1.94 -> x5.9
+    monkeypatch.setitem(difficulty.HEADROOM_RULES, "signal", FactorRule(0.03, 1.6, 1 / 8, 8.0))
     moved = run_grid([task], db=db, work=work, workers=2)
     assert len(stored(db)) == 2 and set(before) <= set(stored(db))   # one job: the proposal
     assert moved is not None
@@ -150,3 +150,41 @@ def test_a_rule_change_moves_the_proposal_not_the_grid(tmp_path, monkeypatch):
     assert new.knee == knee_of(grid)
     assert new.score.proposal_params == off.params
     assert new.score.knee_label == old.score.knee_label
+
+
+def test_a_store_from_another_machine_is_read_and_only_what_it_lacks_is_trained(
+        tmp_path, monkeypatch):
+    """A job key holds the machine's environment (CPU model...), so a committed store read on
+    another CPU would match none of its rows: the study looks each seed up under this
+    machine's environment, then under every environment the store records, and a resumed
+    grid trains only the seeds no machine has."""
+    import dataclasses
+
+    from archscale.runner import jobs
+    from archscale.study.results import collect
+    from archscale.study.run import centres, proposals, run_grid
+    from archscale.study.tasks import TINY
+
+    task = dataclasses.replace(TINY[0], widths=(1.0,), max_epochs=2, searches=())
+    db, work = str(tmp_path / "d.db"), str(tmp_path / "work")
+    run_grid([task], db=db, work=work, workers=1)
+    before = stored(db)
+    (here,) = collect([task], proposals([task]), db, work, [], centres([task]))
+    assert [len(p.accuracies) for p in here.points] == [1]
+
+    elsewhere = {**jobs.key_environment(), "cpu_model": "Another CPU"}
+    monkeypatch.setattr(jobs, "_environment", lambda: tuple(sorted(elsewhere.items())))
+    assert jobs.key_environment()["cpu_model"] == "Another CPU"   # every key differs now
+    (there,) = collect([task], proposals([task]), db, work, [], centres([task]))
+    assert [(p.label, p.accuracies, p.params) for p in there.points] == \
+        [(p.label, p.accuracies, p.params) for p in here.points]
+    assert there.score is not None and not there.missing
+    assert run_grid([task], db=db, work=work, workers=1) is None   # nothing to train
+    assert stored(db) == before
+
+    more = dataclasses.replace(task, seeds=(0, 1))   # seed 1 is new: trained on this machine
+    run_grid([more], db=db, work=work, workers=1)
+    assert len(stored(db)) == len(before) + 1 and set(before) <= set(stored(db))
+    (both,) = collect([more], proposals([more]), db, work, [], centres([more]))
+    (point,) = both.points
+    assert len(point.accuracies) == 2 and point.accuracies[0] == here.points[0].accuracies[0]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import pytest
 
 from archscale.errors import SpecError
 
-from archscale.heuristics.difficulty import headroom_factor
+from archscale.heuristics.difficulty import HEADROOM_RULES, headroom_factor
 from archscale.study.analysis import PointResult, knee_of, score_proposal
-from archscale.study.rule_fit import (CURRENT_RULE, REFERENCES, FactorRange, FactorRule,
-                                      best_power_laws, candidate_rules, factor_range,
-                                      rules_met)
+from archscale.study.rule_fit import (REFERENCES, FactorRange, FactorRule, best_power_laws,
+                                      candidate_rules, factor_range, group_rules_met, groups_of,
+                                      margin, rules_met)
 
 
 def point(width, params, macs, accs, *, depth=0, proposal=False, on_grid=True):
@@ -83,9 +84,10 @@ def test_a_proposal_off_the_grid_is_neither_on_the_width_line_nor_its_reference(
     assert knee_of(grid + [off]).best.macs == 1600   # the 0.99 off the grid is not its best
 
 
-def test_the_current_rule_is_headroom_factor():
+def test_the_current_rules_are_headroom_factor():
     for h in (0.0, 0.001, 0.008, 0.03, 0.1, 0.35, 0.68, 1.0):
-        assert CURRENT_RULE.factor(h) == pytest.approx(headroom_factor(h))
+        assert HEADROOM_RULES["signal"].factor(h) == headroom_factor(h, "vector")
+        assert HEADROOM_RULES["image"].factor(h) == headroom_factor(h, "image")
     assert FactorRule(0.03, 0.6, 1 / 8, 8.0).label() == "clip((h / 0.03)^0.6, 1/8, 8)"
     assert FactorRule(0.05, 1.0, 1 / 8, 16.0).label() == "clip(h / 0.05, 1/8, 16)"
 
@@ -197,11 +199,49 @@ def test_the_candidate_pool_and_its_ranking():
     mine = candidate_rules(references=[0.5], exponents=[1.5], caps=(4.0,), floor=0.25)
     assert mine == [FactorRule(0.5, 1.5, 0.25, 4.0)]
     a = FactorRange("a", 0.1, 2.0, ((0.25, 5.0),), (0.25, 16.0))
-    # both meet a (x2 and x1 at headroom 0.1); the one nearer the factor a's centre was made
-    # with (x2) ranks first
+    # both meet a range 0.5-8 at headroom 0.1: x2 is log 4 from its nearer bound, x1 log 2;
+    # the wider margin ranks first
+    wide = FactorRange("a", 0.1, 1.0, ((0.5, 8.0),), (0.25, 16.0))
     near, far = FactorRule(0.05, 1.0, 1 / 8, 64.0), FactorRule(0.1, 1.0, 1 / 8, 64.0)
-    assert [r for r, _ in best_power_laws([a], rules=[far, near])] == [near, far]
+    assert margin(near, [wide]) == pytest.approx(math.log(4.0))
+    assert margin(far, [wide]) == pytest.approx(math.log(2.0))
+    assert [r for r, _ in best_power_laws([wide], rules=[far, near])] == [near, far]
+    # equal margins (x2 and x8 in the factors 1-16, multipliers 0.5-8 of a centre made with
+    # x2; each log 2 from its nearer bound): the one nearer the centre's factor (x2) first
+    even = FactorRange("a", 0.1, 2.0, ((0.5, 8.0),), (0.25, 16.0))
+    eight = FactorRule(0.0125, 1.0, 1 / 8, 64.0)
+    assert margin(near, [even]) == pytest.approx(margin(eight, [even]))
+    assert [r for r, _ in best_power_laws([even], rules=[eight, near])] == [near, eight]
     # rules whose factors differ by less than a unit are still told apart
     close = [FactorRule(0.1, 1.0, 1 / 8, 64.0), FactorRule(0.08, 1.0, 1 / 8, 64.0)]
     assert len(best_power_laws([a], rules=close)) == 2
     assert len(best_power_laws([a])) == 3
+
+
+def test_the_margin_is_the_nearest_bound_over_the_ranges_met():
+    a = FactorRange("a", 0.1, 1.0, ((1.0, 4.0),), (0.25, 16.0))
+    b = FactorRange("b", 0.4, 1.0, ((2.0, 16.0), (20.0, 40.0)), (0.25, 64.0))
+    c = FactorRange("c", 0.2, 1.0, (), (0.25, 16.0))
+    rule = FactorRule(0.05, 1.0, 1 / 8, 64.0)         # a x2, b x8, c x4 (c meets nothing)
+    assert rules_met(rule, [a, b, c]) == ("a", "b")
+    assert margin(rule, [a, b, c]) == pytest.approx(math.log(2.0))   # a: 2 from 1 and 4
+    assert margin(rule, [b]) == pytest.approx(math.log(2.0))          # b: 8 from 16
+    assert margin(FactorRule(0.016, 1.0, 1 / 8, 64.0), [b]) == pytest.approx(math.log(1.25))
+    assert margin(rule, [c]) == 0.0 and margin(rule, []) == 0.0
+    at_bound = FactorRange("d", 0.1, 1.0, ((2.0, 3.0),), (0.25, 16.0))
+    assert margin(rule, [at_bound]) == 0.0                             # x2 on the bound
+
+
+def test_each_group_is_scored_by_its_own_rule():
+    sig = FactorRange("s", 0.1, 1.0, ((1.5, 2.5),), (0.25, 16.0), "signal")
+    img = FactorRange("i", 0.1, 1.0, ((10.0, 20.0),), (0.25, 16.0), "image")
+    other = FactorRange("o", 0.1, 1.0, ((1.5, 2.5),), (0.25, 16.0), "zeta")
+    rules = {"signal": FactorRule(0.05, 1.0, 1 / 8, 64.0),     # x2 at 0.1
+             "image": FactorRule(0.007, 1.0, 1 / 8, 64.0),     # x14.3 at 0.1
+             "zeta": FactorRule(0.007, 1.0, 1 / 8, 64.0)}
+    assert group_rules_met(rules, [sig, img, other]) == ("s", "i")
+    assert group_rules_met({**rules, "image": rules["signal"]}, [sig, img]) == ("s",)
+    assert groups_of([other, img, sig]) == {"signal": [sig], "image": [img], "zeta": [other]}
+    assert groups_of([img]) == {"image": [img]} and groups_of([]) == {}
+    assert sig.to_dict()["group"] == "signal" and img.to_dict()["group"] == "image"
+    assert FactorRange("x", 0.1, 1.0, (), (1.0, 1.0)).group == "signal"

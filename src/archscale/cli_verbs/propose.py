@@ -88,6 +88,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "--samples default to the dataset's")
     task.add_argument("--headroom", metavar="H",
                       help="a probe's headroom (0..1) given directly, instead of --probe")
+    task.add_argument("--capacity-scale", metavar="X", dest="capacity_scale",
+                      help="multiply the capacity default by X instead of the headroom's "
+                           "factor (e.g. 2 for twice the default; with --probe the probe is "
+                           "still reported)")
     task.add_argument("--capacity", choices=("on", "off"), default="on",
                       help="'off' drops the data-derived capacity default (it only applies "
                            "without a user budget anyway)")
@@ -188,15 +192,24 @@ def propose_options(args: argparse.Namespace,
     (``headroom``: from ``probe_option``).
 
     Raises:
-        ArchscaleError: a malformed ``--params-per-sample`` (exit code 2).
+        ArchscaleError: a malformed ``--params-per-sample`` or ``--capacity-scale``, or a
+            ``--capacity-scale`` with ``--params-per-sample`` or ``--capacity off`` (exit code 2).
     """
     from archscale.heuristics.capacity import CapacityRule
     from archscale.units import parse_positive_float
 
     ratio = None if args.params_per_sample is None else \
         parse_positive_float(args.params_per_sample, "--params-per-sample")
+    scale = getattr(args, "capacity_scale", None)
+    if scale is not None:
+        if ratio is not None or args.capacity == "off":
+            given = "--params-per-sample" if ratio is not None else "--capacity off"
+            raise UsageError("--capacity-scale multiplies the capacity default, which "
+                             f"{given} replaces: give one of them. Received: "
+                             f"--capacity-scale={scale!r} with {given}")
+        scale = parse_positive_float(scale, "--capacity-scale")
     return {"max_resolution": args.max_resolution,
-            "capacity": CapacityRule(ratio, args.capacity == "on", headroom)}
+            "capacity": CapacityRule(ratio, args.capacity == "on", headroom, scale)}
 
 
 def _headroom_option(text: str) -> float:

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from archscale.errors import SpecError
-from archscale.heuristics.difficulty import DIFFICULTY_SOURCE, check_headroom, headroom_factor
+from archscale.heuristics.difficulty import (check_headroom, difficulty_source,
+                                             headroom_factor)
 from archscale.reference_archs.registry import families
 from archscale.specs import Task
 from archscale.training_recipe import Recipe
@@ -73,9 +74,9 @@ class CapacityRule:
             ``PARAMS_PER_SAMPLE``).
         enabled: ``False`` drops the capacity default entirely (``--capacity off``).
         headroom: The data's headroom (``archscale.heuristics.difficulty.probe_data``): the
-            default capacity is multiplied by ``headroom_factor(headroom)``; ``None`` (no
+            default capacity is multiplied by ``headroom_factor(headroom, modality)``; ``None`` (no
             probe) leaves it as it is. A user's ``params_per_sample`` is taken as given.
-        scale: A fixed multiplier used instead of ``headroom_factor(headroom)`` (a positive
+        scale: A fixed multiplier used instead of the headroom's factor (a positive
             number; ``None``: the probe's factor). The optimal-dimensions study anchors its
             grids with it, so that a change of the headroom rule moves the proposal, not the
             measured grid.
@@ -107,7 +108,7 @@ class CapacityRule:
             return 1.0
         if self.scale is not None:
             return self.scale
-        return 1.0 if self.headroom is None else headroom_factor(self.headroom)
+        return 1.0 if self.headroom is None else headroom_factor(self.headroom, modality)
 
     def ratio(self, modality: str) -> float | None:
         """The user's body parameters per sample, else the modality's fixed ratio, else
@@ -199,12 +200,14 @@ def capacity_inputs(task: Task, rule: CapacityRule) -> dict[str, Any]:
                        or rule.scale is not None else "")}
 
 
-def capacity_source(rule: CapacityRule) -> str:
-    """The capacity step's sources (the probe's too when the data were probed; a fixed
-    ``scale`` is named as such)."""
+def capacity_source(rule: CapacityRule, modality: str) -> str:
+    """The capacity step's sources (the probe's too, with ``modality``'s rule, when the data
+    were probed; a fixed ``scale`` is named as such)."""
     if rule.scale is not None:
         return f"{CAPACITY_SOURCE}; a fixed scale x{rule.scale:g} instead of the headroom's factor"
-    return CAPACITY_SOURCE + ("" if rule.headroom is None else f"; {DIFFICULTY_SOURCE}")
+    if rule.headroom is None or modality not in PROBED_MODALITIES:
+        return CAPACITY_SOURCE
+    return f"{CAPACITY_SOURCE}; {difficulty_source(modality)}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def propose(task: Task, budget: Budget | None = None, *, latency_correction: flo
              {"low_body_params": low, "high_body_params": high,
               "use": ("off (--capacity off)" if not rule.enabled else
                       "advisory: the user's budget decides" if user else
-                      "the default ceiling (no user budget)")}, capacity_source(rule)),
+                      "the default ceiling (no user budget)")}, capacity_source(rule, task.modality)),
     ]
     warnings = [w for w in (raw_signal_warning(task),) if w]
     choice = _family_choice(task, budget, latency, high if applied else None, max_resolution)

@@ -12,9 +12,7 @@ from archscale.heuristics.capacity import (CIFAR_DECAY, DECAY_ANCHORS, DROPOUT_A
                                            MIN_BODY_PARAMS, PARAMS_PER_SAMPLE, RMSPROP_DECAY,
                                            SIGNAL_EXPONENT, SIGNAL_MAX_PER_SAMPLE,
                                            SIGNAL_SCALE, capacity_range)
-from archscale.heuristics.difficulty import (HEADROOM_EXPONENT, HEADROOM_REFERENCE,
-                                             MAX_HEADROOM_FACTOR, MIN_HEADROOM_FACTOR,
-                                             NEIGHBOURS)
+from archscale.heuristics.difficulty import NEIGHBOURS, headroom_rule
 from archscale.heuristics.family_table import family_table_rows
 from archscale.heuristics.rules import PLAIN_CNN_MAX_LENGTH, SMALL_IMAGE_MAX_SIDE
 from archscale.reference_archs.layout_rules import EMBEDDING_MAX_DIM, embedding_dim_for
@@ -43,12 +41,16 @@ def rule_rows() -> list[tuple[str, str, str]]:
                      "dataset): headroom = 1 - the better hold-out accuracy, scaled from the "
                      "majority-class rate (0) to perfect (1), of a ridge linear classifier and "
                      f"a {NEIGHBOURS}-nearest-neighbour vote on the training data; the capacity "
-                     f"default x clip((headroom / {HEADROOM_REFERENCE:g})^{HEADROOM_EXPONENT:g}, "
-                     f"{MIN_HEADROOM_FACTOR:.3g}, {MAX_HEADROOM_FACTOR:g}) (headroom 0.5 -> "
-                     f"x{capacity_range(4000, 'vector', 10, headroom=0.5)[1] / capacity_range(4000, 'vector', 10)[1]:.2f}); "
+                     f"default x {headroom_rule('vector').label().replace('h /', 'headroom /')} "
+                     "for vector and sequence inputs (headroom 0.5 -> "
+                     f"x{capacity_range(4000, 'vector', 10, headroom=0.5)[1] / capacity_range(4000, 'vector', 10)[1]:.2f}), "
+                     f"x {headroom_rule('image').label().replace('h /', 'headroom /')} for "
+                     "images (headroom 0.3 -> "
+                     f"x{capacity_range(2000, 'image', 10, headroom=0.3)[1] / capacity_range(2000, 'image', 10)[1]:.2f}); "
                      "not for token inputs or `--params-per-sample`",
-         "the optimal-dimensions study's rule screen over its ten grids (tabular sets, MNIST-1D, "
-         "digits, synthetic textures)"),
+         "the optimal-dimensions study's rule screen over its ten grids, each rule over its own: "
+         "six vector and sequence grids (tabular sets, MNIST-1D), four image grids (digits, "
+         "synthetic textures)"),
         ("family", "tokens -> Embedding front end, then a 1-D CNN with max-over-time pooling "
                    f"(any length); vector -> MLP; sequence <= {PLAIN_CNN_MAX_LENGTH} steps -> 1-D CNN, longer "
                    f"-> 1-D ResNet (never an MLP); image <= {SMALL_IMAGE_MAX_SIDE} px -> "

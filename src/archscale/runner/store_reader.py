@@ -89,6 +89,15 @@ class StoreReader:
         except sqlite3.Error as exc:
             raise StoreReadError(self.path, str(exc), opening=False) from None
 
+    def environments(self) -> dict[str, dict[str, Any]]:
+        """``{hash: fingerprint}`` of every environment with results (``Store.environments``).
+
+        Raises:
+            StoreReadError: the file holds no ``environments`` table.
+        """
+        return {h: json.loads(f) for h, f in
+                self._query("SELECT hash, fingerprint FROM environments").fetchall()}
+
     def runs(self) -> list[dict[str, Any]]:
         """Every run, oldest first, as dicts.
 

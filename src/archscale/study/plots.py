@@ -118,11 +118,15 @@ def _spread(headrooms: Sequence[float], near: float = 0.02, step: float = 0.014)
     return xs
 
 
+#: The rule groups' colours in the rule-screen plot (bars and today's rule alike).
+GROUP_COLOURS = {"signal": "#1f77b4", "image": "#9467bd"}
+
+
 def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
-    """Per task, the headroom factors meeting both targets on its grid (bars) against its
-    headroom, with the factor the grid's centre was made with (green: the centre meets both,
-    measured), the grids' rule, today's rule and the best rule of the same form; ``None``
-    without ranges."""
+    """Per task, the headroom factors meeting both targets on its grid (bars, coloured by
+    the rule group that sizes it) against its headroom, with the factor the grid's centre was
+    made with (green: the centre meets both, measured), the grids' rule, today's rule and the
+    best rule of the same form for each group; ``None`` without ranges."""
     ranges = fit["ranges"]
     if not ranges:
         return None
@@ -131,8 +135,8 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
     xs = _spread([r["headroom"] for r in ranges])
     for x, r in zip(xs, ranges):
         for lo, hi in r["factors"]:
-            ax.plot([x] * 2, [lo, hi], color="#1f77b4", linewidth=5, alpha=0.45,
-                    solid_capstyle="butt", zorder=2)
+            ax.plot([x] * 2, [lo, hi], color=GROUP_COLOURS.get(r["group"], "#1f77b4"),
+                    linewidth=5, alpha=0.45, solid_capstyle="butt", zorder=2)
         met = r["task"] in fit["centres"]["meets"]
         ax.scatter([x], [r["rule_factor"]], s=40, zorder=4,
                    color="#2ca02c" if met else "#d62728", marker="o" if met else "x")
@@ -148,14 +152,16 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
     for form, label in zip(fit["centres"]["forms"], fit["centres"]["rules"]):
         ax.plot(*_rule_curve(form, top), color="#7f7f7f", linewidth=1, linestyle=":",
                 label=f"grids' rule {label}")
-    ax.plot(*_rule_curve(fit["current"]["form"], top), color="#d62728", linewidth=1,
-            label=f"today's rule {fit['current']['rule']}")
-    if fit["best"]:
-        best = fit["best"][0]
-        ax.plot(*_rule_curve(best["form"], top), color="#2ca02c", linestyle="--",
-                linewidth=1, label=f"best of its form {best['rule']}")
-    ax.plot([], [], color="#1f77b4", linewidth=5, alpha=0.45,
-            label="factors meeting both targets (grid, estimated)")
+    for name, group in fit["current"]["groups"].items():
+        colour = GROUP_COLOURS.get(name, "#d62728")
+        ax.plot(*_rule_curve(group["form"], top), color=colour, linewidth=1.2,
+                label=f"today's {name} rule {group['rule']}")
+        best = fit["best"].get(name)
+        if best and best[0]["rule"] != group["rule"]:
+            ax.plot(*_rule_curve(best[0]["form"], top), color=colour, linestyle="--",
+                    linewidth=1, label=f"best {name} rule {best[0]['rule']}")
+    ax.plot([], [], color="#7f7f7f", linewidth=5, alpha=0.45,
+            label="factors meeting both targets (grid, estimated; colour: the task's rule)")
     ax.scatter([], [], marker="o", color="#7f7f7f", s=30, label="grid centre (measured)")
     ax.scatter([], [], marker="s", facecolor="none", edgecolor="#7f7f7f", s=40,
                label="today's proposal (measured)")
@@ -170,5 +176,6 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
                   "Bars: the factors whose interpolated accuracy and MACs meet both targets on "
                   "each task's width line; dots: the factor each grid's centre was made with, "
                   "squares: today's proposal where it is off its grid (green: meets both "
-                  "targets as measured, red: misses); lines: the grids' rule, today's rule and "
-                  "the best rule of its form.")
+                  "targets as measured, red: misses); lines: the grids' rule, today's rule for "
+                  "vector and sequence inputs (blue) and for images (purple), and each one's "
+                  "best rule of its form where it differs (dashed).")

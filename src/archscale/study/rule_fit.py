@@ -19,24 +19,23 @@ depth from the solver, so a rule chosen with this screen is still trained and sc
 grids (``study.grid``: a proposal off its grid's centre is one more entry).
 
 ``best_power_laws`` scores rules of the current form, ``clip((h / reference) ** exponent,
-floor, cap)``, by how many tasks' ranges they fall in.
+floor, cap)``, by how many tasks' ranges they fall in. Each range carries the group of the
+rule that sizes its task's modality (``heuristics.difficulty.HEADROOM_RULE_GROUP``: vector and
+sequence inputs share ``signal``, images have ``image``), and each group's rule is screened
+over its own tasks.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from archscale.heuristics.difficulty import (HEADROOM_EXPONENT, HEADROOM_REFERENCE,
-                                             MAX_HEADROOM_FACTOR, MIN_HEADROOM_FACTOR,
-                                             FactorRule)
+from archscale.heuristics.difficulty import HEADROOM_RULES, FactorRule
 from archscale.study.analysis import GAP_TARGET, MACS_TARGET, Knee, PointResult
 
-
-#: The rule the proposals use today (``heuristics.difficulty.headroom_factor``).
-CURRENT_RULE = FactorRule(HEADROOM_REFERENCE, HEADROOM_EXPONENT, MIN_HEADROOM_FACTOR,
-                          MAX_HEADROOM_FACTOR)
+#: The floor every candidate rule keeps (the rules' common floor today).
+FLOOR = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,7 @@ class FactorRange:
         intervals: ``(low, high)`` multipliers of the centre's params meeting both targets
             (empty: none on the width line).
         span: The smallest and largest multiplier the width line measures.
+        group: The headroom rule's group that sizes the task (``HEADROOM_RULES``' key).
     """
 
     task: str
@@ -57,6 +57,7 @@ class FactorRange:
     rule_factor: float
     intervals: tuple[tuple[float, float], ...]
     span: tuple[float, float]
+    group: str = "signal"
 
     def meets(self, multiplier: float) -> bool:
         """Whether ``multiplier`` x the centre's params meets both targets (estimated)."""
@@ -73,7 +74,8 @@ class FactorRange:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (factor ranges included)."""
-        return {"task": self.task, "headroom": self.headroom, "rule_factor": self.rule_factor,
+        return {"task": self.task, "group": self.group, "headroom": self.headroom,
+                "rule_factor": self.rule_factor,
                 "multipliers": [list(i) for i in self.intervals], "span": list(self.span),
                 "factors": [list(i) for i in self.factors()],
                 "meets_at_proposal": self.meets(1.0)}
@@ -111,9 +113,10 @@ def _segment_interval(x0: float, x1: float, a0: float, a1: float, y0: float, y1:
 
 
 def factor_range(task: str, points: Sequence[PointResult], knee: Knee | None,
-                 headroom: float, rule_factor: float) -> FactorRange | None:
-    """The task's ``FactorRange`` around the grid's centre, made with ``rule_factor``
-    (``None`` without a knee or a centre)."""
+                 headroom: float, rule_factor: float, group: str = "signal"
+                 ) -> FactorRange | None:
+    """The task's ``FactorRange`` around the grid's centre, made with ``rule_factor``, for
+    the rule ``group`` (``None`` without a knee or a centre)."""
     line = width_line(points)
     proposal = grid_centre(line)
     if knee is None or proposal is None:
@@ -140,12 +143,27 @@ def factor_range(task: str, points: Sequence[PointResult], knee: Knee | None,
             merged.append([lo, hi])
     intervals = tuple((math.exp(lo), math.exp(hi)) for lo, hi in merged)
     return FactorRange(task, headroom, rule_factor, intervals,
-                       (math.exp(xs[0]), math.exp(xs[-1])))
+                       (math.exp(xs[0]), math.exp(xs[-1])), group)
 
 
 def rules_met(rule: FactorRule, ranges: Sequence[FactorRange]) -> tuple[str, ...]:
     """The tasks whose range the factor ``rule`` gives them falls in."""
     return tuple(r.task for r in ranges if r.meets_factor(rule.factor(r.headroom)))
+
+
+def group_rules_met(rules: Mapping[str, FactorRule],
+                    ranges: Sequence[FactorRange]) -> tuple[str, ...]:
+    """The tasks whose range the rule of their group (``rules[range.group]``; today's:
+    ``HEADROOM_RULES``) gives them falls in."""
+    return tuple(r.task for r in ranges
+                 if r.meets_factor(rules[r.group].factor(r.headroom)))
+
+
+def groups_of(ranges: Sequence[FactorRange]) -> dict[str, list[FactorRange]]:
+    """``ranges`` by rule group, the groups in ``HEADROOM_RULES``' order (others after)."""
+    order = list(HEADROOM_RULES) + sorted({r.group for r in ranges} - set(HEADROOM_RULES))
+    return {g: [r for r in ranges if r.group == g] for g in order
+            if any(r.group == g for r in ranges)}
 
 
 #: The references ``candidate_rules`` tries (a rounded log scale, 0.002-0.2).
@@ -156,20 +174,35 @@ REFERENCES = (0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0
 def candidate_rules(references: Iterable[float] | None = None,
                     exponents: Iterable[float] | None = None,
                     caps: Iterable[float] = (8.0, 16.0, 32.0, 64.0),
-                    floor: float = MIN_HEADROOM_FACTOR) -> list[FactorRule]:
+                    floor: float = FLOOR) -> list[FactorRule]:
     """Rules of the current form over ``REFERENCES`` and exponents 0.2-2.0 (steps of 0.1),
-    with the current floor."""
+    with the rules' floor."""
     refs = list(references) if references is not None else list(REFERENCES)
     exps = list(exponents) if exponents is not None else [round(0.2 + 0.1 * i, 2)
                                                           for i in range(19)]
     return [FactorRule(r, e, floor, c) for r in refs for e in exps for c in caps]
 
 
+def margin(rule: FactorRule, ranges: Sequence[FactorRange]) -> float:
+    """The rule's worst-case margin over the ranges it meets: the smallest distance, in
+    log-factor, from the factor it gives a task to the nearer bound of the interval holding
+    it (0 when it meets none)."""
+    gaps = []
+    for r in ranges:
+        factor = rule.factor(r.headroom)
+        for lo, hi in r.factors():
+            if lo * (1 - 1e-9) <= factor <= hi * (1 + 1e-9):
+                gaps.append(max(0.0, min(math.log(factor / lo), math.log(hi / factor))))
+    return min(gaps) if gaps else 0.0
+
+
 def best_power_laws(ranges: Sequence[FactorRange], rules: Sequence[FactorRule] | None = None,
                     keep: int = 3) -> list[tuple[FactorRule, tuple[str, ...]]]:
-    """The ``keep`` rules meeting the most tasks' ranges (ties: closest to the current rule in
-    log-factor over the tasks), each with the tasks it meets. Rules giving every task the
-    same factors count once (the first in ``rules``: with the default pool, the lowest cap).
+    """The ``keep`` rules meeting the most tasks' ranges, each with the tasks it meets (pass
+    one group's ranges to screen that group's rule). Ties: the widest ``margin`` first, then
+    the closest, in log-factor over the tasks, to the factors their grids' centres were made
+    with. Rules giving every task the same factors count once (the first in ``rules``: with
+    the default pool, the lowest cap).
     """
     pool = list(rules) if rules is not None else candidate_rules()
 
@@ -183,5 +216,6 @@ def best_power_laws(ranges: Sequence[FactorRange], rules: Sequence[FactorRule] |
         if key not in seen:
             seen.add(key)
             scored.append((rule, rules_met(rule, ranges)))
-    scored.sort(key=lambda item: (-len(item[1]), distance(item[0])))
+    scored.sort(key=lambda item: (-len(item[1]), -round(margin(item[0], ranges), 9),
+                                  distance(item[0])))
     return scored[:keep]

@@ -26,24 +26,25 @@ def _measured(fit: dict[str, Any], name: str) -> str:
 
 
 def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Per task: its headroom, the factor its grid's centre was made with, the factors
-    meeting both targets on its grid, and what today's rule and the best rule of its form
-    give it (estimated)."""
+    """Per task: its rule's group, its headroom, the factor its grid's centre was made with,
+    the factors meeting both targets on its grid, and what today's rule for its group and that
+    group's best rule of its form give it (estimated)."""
     fit = data["rule_fit"]
-    best = fit["best"][0] if fit["best"] else None
-    head = ["task", "headroom", "grid centre's factor",
+    best = {g: entries[0] for g, entries in fit["best"].items() if entries}
+    head = ["task", "rule", "headroom", "grid centre's factor",
             "factors meeting both targets (estimated)", "today's rule (estimated)",
             "today's proposal (measured)"] + (["best rule of its form (estimated)"] if best
                                               else [])
     rows = []
     for fr in fit["ranges"]:
         name = fr["task"]
-        row = [name, f"{fr['headroom']:.3f}", f"{fr['rule_factor']:.2f}", _range_text(fr),
-               f"x{fit['current']['factors'][name]:.2f}: "
+        row = [name, fr["group"], f"{fr['headroom']:.3f}", f"{fr['rule_factor']:.2f}",
+               _range_text(fr), f"x{fit['current']['factors'][name]:.2f}: "
                + ("meets" if name in fit["current"]["meets"] else "-"), _measured(fit, name)]
         if best:
-            row.append(f"x{best['factors'][name]:.2f}: "
-                       + ("meets" if name in best["meets"] else "-"))
+            top = best.get(fr["group"])
+            row.append("-" if top is None else f"x{top['factors'][name]:.2f}: "
+                       + ("meets" if name in top["meets"] else "-"))
         rows.append(row)
     return head, rows
 
@@ -56,13 +57,15 @@ RULE_FIT_TEXT = (
     "centre was made with, are the factors the rule should give the task. At the centre the "
     "estimate is the measurement; elsewhere it is an estimate (a model of another size also "
     "gets its own weight decay and perhaps another depth), which is why a proposal off its "
-    "grid's centre is trained and scored in the first table. * marks a bound at the grid's "
-    "edge (beyond it is not measured).")
+    "grid's centre is trained and scored in the first table. Vector and sequence inputs "
+    "share one rule (group signal), images have their own (group image); each group's rule is "
+    "screened over its own tasks. * marks a bound at the grid's edge (beyond it is not "
+    "measured).")
 
 
 def rule_fit_lines(data: dict[str, Any]) -> list[str]:
-    """The section's lines: the centres' measured count, today's rule's and the best rules'
-    estimated counts."""
+    """The section's lines: the centres' measured count, today's rules' estimated count,
+    and per rule group its own count and its best rules' (estimated)."""
     fit = data["rule_fit"]
     n = len(fit["ranges"])
     lines = []
@@ -71,12 +74,19 @@ def rule_fit_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"- The grids' centres (made with "
                      f"{', '.join(f'`{r}`' for r in centres['rules'])}) meet "
                      f"{len(centres['meets'])} of {n} (measured).")
-    lines.append(f"- Today's rule, `{fit['current']['rule']}`, meets an estimated "
-                 f"{len(fit['current']['meets'])} of {n}.")
-    if fit["best"]:
-        top = len(fit["best"][0]["meets"])
-        lines.append(f"- The best rules of this form (reference 0.002-0.2, exponent 0.2-2, cap "
-                     f"8-64) meet an estimated {top} of {n}: "
+    groups = fit["current"]["groups"]
+    lines.append("- Today's rules meet an estimated "
+                 f"{len(fit['current']['meets'])} of {n}: "
+                 + "; ".join(f"{', '.join(g['modalities'])} `{g['rule']}` "
+                             f"{len(g['meets'])} of {len(g['tasks'])}"
+                             for g in groups.values()) + ".")
+    for name, entries in fit["best"].items():
+        if not entries:
+            continue
+        top = len(entries[0]["meets"])
+        lines.append(f"- The best {name} rules of this form (reference 0.002-0.2, exponent "
+                     f"0.2-2, cap 8-64) meet an estimated {top} of "
+                     f"{len(groups[name]['tasks'])}: "
                      + "; ".join(f"`{b['rule']}` ({', '.join(b['meets'])})"
-                                 for b in fit["best"] if len(b["meets"]) == top) + ".")
+                                 for b in entries if len(b["meets"]) == top) + ".")
     return lines

@@ -23,6 +23,7 @@ from archscale.measure.datasets import load_dataset
 from archscale.runner.api import bench
 from archscale.runner.progress import make_progress
 from archscale.study.grid import grid_entries, grid_sweep
+from archscale.study.results import measured_seeds
 from archscale.study.searches import SearchTrial, proposal_key, run_search
 from archscale.study.tasks import StudyTask
 
@@ -71,15 +72,32 @@ def centres(tasks: Sequence[StudyTask]) -> dict[str, Proposal]:
     return {t.name: task_centre(t) for t in tasks}
 
 
+def unmeasured(entries: list[tuple[float, dict[str, Any]]], db: str
+               ) -> list[tuple[float, dict[str, Any]]]:
+    """``entries`` with the seeds the store already holds under any environment it records
+    left out (``results.measured_seeds``), and entries with no seed left dropped: a grid
+    resumed on another machine trains only what no machine has."""
+    done = measured_seeds(entries, db)
+    out = []
+    for cost, entry in entries:
+        seeds = [s for s in entry["seeds"] if s not in done.get(entry["name"], set())]
+        if seeds:
+            out.append((cost, {**entry, "seeds": seeds}))
+    return out
+
+
 def write_sweep(tasks: Sequence[StudyTask], props: dict[str, Proposal], work: str,
-                workers: int, grid_centres: dict[str, Proposal] | None = None
-                ) -> dict[str, Any]:
+                workers: int, grid_centres: dict[str, Proposal] | None = None,
+                db: str | None = None) -> dict[str, Any]:
     """Write every task's grid specs (around ``grid_centres``, default ``props``), today's
-    proposal where it is not the centre, and the sweep (``sweep.json``); return the sweep."""
+    proposal where it is not the centre, and the sweep (``sweep.json``) of what ``db`` (when
+    given) does not hold yet (``unmeasured``); return the sweep."""
     entries: list[tuple[float, dict[str, Any]]] = []
     for task in tasks:
         centre = (grid_centres or props)[task.name]
         entries += grid_entries(task, centre, os.path.join(work, "specs"), props[task.name])
+    if db is not None:
+        entries = unmeasured(entries, db)
     sweep = grid_sweep(entries, workers=workers)
     path = os.path.join(work, "sweep.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
@@ -94,10 +112,14 @@ def run_grid(tasks: Sequence[StudyTask], *, db: str = DEFAULT_DB, work: str = DE
     the grid's centre (``archscale.bench``); resumable.
 
     Returns:
-        The ``BenchResult``.
+        The ``BenchResult`` (``None`` when every seed is measured already).
     """
     os.makedirs(work, exist_ok=True)
-    sweep = write_sweep(tasks, proposals(tasks), work, workers, centres(tasks))
+    sweep = write_sweep(tasks, proposals(tasks), work, workers, centres(tasks), db)
+    if not sweep["arch"]:
+        print("grid: every seed of every point is in the store, 0 to run",
+              file=stream or sys.stderr, flush=True)
+        return None
     return bench(sweep, db=db, progress=make_progress(stream or sys.stderr, live=False))
 
 

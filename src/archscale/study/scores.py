@@ -12,8 +12,9 @@ from typing import Any, Sequence
 from archscale.study.analysis import SearchScore, score_search, spearman
 from archscale.study.grid import proposal_on_grid, study_recipe
 from archscale.study.results import TaskResult, collect
-from archscale.study.rule_fit import (CURRENT_RULE, FactorRange, best_power_laws, factor_range,
-                                      rules_met)
+from archscale.heuristics.difficulty import HEADROOM_RULE_GROUP, HEADROOM_RULES, headroom_rule
+from archscale.study.rule_fit import (FactorRange, best_power_laws, factor_range, group_rules_met,
+                                      groups_of)
 from archscale.study.run import centres, proposals, stored_searches, task_probe
 from archscale.study.searches import SEARCHES, SearchTrial
 from archscale.study.tasks import StudyTask
@@ -142,22 +143,29 @@ def data_size_series(results: Sequence[TaskResult], group: str) -> dict[str, Any
 
 def centre_factor(task: StudyTask, headroom: float) -> float:
     """The headroom factor ``task``'s grid centre is made with: its ``grid_rule``'s, else
-    today's rule's, at ``headroom``."""
-    return (task.grid_rule or CURRENT_RULE).factor(headroom)
+    today's rule for its modality, at ``headroom``."""
+    return (task.grid_rule or headroom_rule(task.task().modality)).factor(headroom)
+
+
+def _rule_entry(rule: Any, ranges: Sequence[FactorRange], met: Sequence[str]) -> dict[str, Any]:
+    return {"rule": rule.label(), "form": asdict(rule), "meets": list(met),
+            "factors": {fr.task: rule.factor(fr.headroom) for fr in ranges}}
 
 
 def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What the grids ask of the headroom factor (``rule_fit``): each task's factor range,
-    the tasks the current rule meets and the best rules of its form (the factor each grid's
+    """What the grids ask of the headroom factor (``rule_fit``): each task's factor range
+    (with the group of the rule that sizes its modality), the tasks today's rules meet, and
+    per group the best rules of its form over that group's tasks (the factor each grid's
     centre was made with is its task's ``grid_rule``, else today's, at the probed headroom,
     unrounded)."""
     ranges: list[FactorRange] = []
     for r in results:
         headroom = probes[r.task.name]["headroom"]
-        fr = factor_range(r.task.name, r.points, r.knee, headroom, centre_factor(r.task, headroom))
+        fr = factor_range(r.task.name, r.points, r.knee, headroom, centre_factor(r.task, headroom),
+                          HEADROOM_RULE_GROUP[r.task.task().modality])
         if fr is not None:
             ranges.append(fr)
-    best = best_power_laws(ranges)
+    groups = groups_of(ranges)
     grid_rules = sorted({r.task.grid_rule for r in results if r.task.grid_rule},
                         key=lambda rule: rule.label())
     measured = {r.task.name: {"met": r.score.meets_accuracy and r.score.meets_macs,
@@ -167,13 +175,18 @@ def rule_fit(results: Sequence[TaskResult], probes: dict[str, dict[str, Any]]) -
             "centres": {"rules": [rule.label() for rule in grid_rules],
                         "forms": [asdict(rule) for rule in grid_rules],
                         "meets": [fr.task for fr in ranges if fr.meets(1.0)]},
-            "current": {"rule": CURRENT_RULE.label(), "form": asdict(CURRENT_RULE),
-                        "meets": list(rules_met(CURRENT_RULE, ranges)),
-                        "factors": {fr.task: CURRENT_RULE.factor(fr.headroom)
-                                    for fr in ranges}},
-            "best": [{"rule": rule.label(), "form": asdict(rule), "meets": list(met),
-                      "factors": {fr.task: rule.factor(fr.headroom) for fr in ranges}}
-                     for rule, met in best]}
+            "current": {"meets": list(group_rules_met(HEADROOM_RULES, ranges)),
+                        "factors": {fr.task: HEADROOM_RULES[fr.group].factor(fr.headroom)
+                                    for fr in ranges},
+                        "groups": {g: {**_rule_entry(HEADROOM_RULES[g], members,
+                                                     group_rules_met(HEADROOM_RULES, members)),
+                                       "modalities": [m for m, k in HEADROOM_RULE_GROUP.items()
+                                                      if k == g],
+                                       "tasks": [fr.task for fr in members]}
+                                   for g, members in groups.items()}},
+            "best": {g: [_rule_entry(rule, members, met)
+                         for rule, met in best_power_laws(members)]
+                     for g, members in groups.items()}}
 
 
 def complete_search_seeds(tasks: Sequence[StudyTask], trials: Sequence[SearchTrial]
