@@ -140,6 +140,32 @@ def test_latency_budget_uses_the_calibration_without_tensorflow(cache):
     assert "latency (batch 1)" in proc.stdout and "<- binding" in proc.stdout
 
 
+def test_verify_never_grows_back_to_a_size_measured_over_the_limit(cache, monkeypatch):
+    """verify's decisions on a scripted run of timings (the timing itself is the TensorFlow
+    test below): over the limit, then far under it, then a noisy 85 %; the spec that came
+    in under must not be grown back to the size that measured over."""
+    from archscale.measure import latency_calibration
+
+    save_calibration(rates(1))
+    limit = 1.0
+    first = propose(Task(input_shape=(32, 32, 3), classes=10, samples=50_000),
+                    Budget(max_latency_ms=limit, batch_size=1))
+    timings = iter([1.15 * limit, 0.4 * limit, 0.85 * limit, 0.85 * limit])
+    seen: list[int] = []
+
+    def scripted(proposal, batch_size, quick):
+        seen.append(proposal.predicted["macs"])
+        return {"median_ms": next(timings), "p90_ms": 0.0, "samples": 1.0}
+
+    monkeypatch.setattr(latency_calibration, "_measure_spec", scripted)
+    verified = latency_calibration.verify(first)
+    v = verified.verification
+    assert seen[0] == first.predicted["macs"] and seen[1] < seen[0]
+    assert v["status"] == "fits" and v["measured_ms"] == pytest.approx(0.4 * limit)
+    assert verified.predicted["macs"] == seen[1] < first.predicted["macs"]
+    assert len(v["rounds"]) == 2
+
+
 @pytest.mark.tf
 def test_real_calibration_then_verify(cache, capsys):
     """Calibrate this machine for real (TensorFlow), then --verify a proposal against it."""

@@ -129,7 +129,9 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
     latency model's correction to ``measured / predicted`` of that round (plus 2 % when over
     the limit), then proposes again: over the limit the proposal shrinks; far under it, it
     grows. Growing stops when the limit is used >= 80 %, when the next proposal is the same
-    spec, or when it would exceed the limit (the last fitting proposal is returned).
+    spec, when it would exceed the limit, or when it is at least as large (MACs) as a spec
+    already measured over the limit (the last fitting proposal is returned): a timing that
+    came in under the limit once does not bring back a size measured over it.
 
     Args:
         proposal: A proposal made with a latency budget.
@@ -155,6 +157,7 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
     correction = current.scaling.get("latency_correction") or 1.0
     rounds: list[dict[str, Any]] = []
     best: tuple[Proposal, float, float] | None = None
+    smallest_over = float("inf")  # MACs of the smallest spec measured over the limit
 
     def result(p: Proposal, measured_ms: float, corr: float, fits: bool) -> Proposal:
         return dataclasses.replace(p, verification={
@@ -171,6 +174,8 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
         fits = ms <= limit
         if fits:
             best = (current, ms, correction)
+        else:
+            smallest_over = min(smallest_over, current.predicted["macs"])
         if fits and ms >= GROW_BELOW * limit:
             return result(current, ms, correction, True)
         if not fits and best is not None and best[0] is not current:
@@ -181,4 +186,6 @@ def verify(proposal: Proposal, *, max_rounds: int = 4, quick: bool = False) -> P
         nxt = propose(current.task, budget, latency_correction=correction, **options)
         if fits and nxt.spec == current.spec:
             return result(current, ms, correction, True)  # nothing larger fits the model
+        if fits and nxt.predicted["macs"] >= smallest_over:
+            return result(current, ms, correction, True)  # that size was measured over
         current = nxt
