@@ -188,3 +188,24 @@ def test_a_store_from_another_machine_is_read_and_only_what_it_lacks_is_trained(
     (both,) = collect([more], proposals([more]), db, work, [], centres([more]))
     (point,) = both.points
     assert len(point.accuracies) == 2 and point.accuracies[0] == here.points[0].accuracies[0]
+
+
+def test_the_seed_style_search_resumed_on_another_machine_trains_nothing(tmp_path, monkeypatch):
+    """The seed-style search's oracle resumes its completed trials from its files and looks
+    their rows up in the store: under a recorded environment of another machine too, so a
+    committed study store does not train them again."""
+    from archscale.runner import jobs
+    from archscale.study.run import task_proposal
+    from archscale.study.searches import run_search
+    from archscale.study.tasks import TINY
+
+    task = TINY[0]
+    db, work = str(tmp_path / "d.db"), str(tmp_path / "work")
+    first = run_search(task, task_proposal(task), "seed_random", 0, db=db, work=work)
+    before = stored(db)
+    assert len(first) == task.search_trials == len(before)
+
+    elsewhere = {**jobs.key_environment(), "cpu_model": "Another CPU"}
+    monkeypatch.setattr(jobs, "_environment", lambda: tuple(sorted(elsewhere.items())))
+    again = run_search(task, task_proposal(task), "seed_random", 0, db=db, work=work)
+    assert again == first and stored(db) == before

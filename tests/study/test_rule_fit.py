@@ -245,3 +245,27 @@ def test_each_group_is_scored_by_its_own_rule():
     assert groups_of([img]) == {"image": [img]} and groups_of([]) == {}
     assert sig.to_dict()["group"] == "signal" and img.to_dict()["group"] == "image"
     assert FactorRange("x", 0.1, 1.0, (), (1.0, 1.0)).group == "signal"
+
+
+def test_a_range_keeps_its_group_and_a_factor_on_an_end_has_no_margin():
+    line = grid_rising()
+    knee = knee_of(line)
+    assert factor_range("t", line, knee, 0.1, 1.0).group == "signal"
+    assert factor_range("t", line, knee, 0.1, 1.0, "image").group == "image"
+    rule = FactorRule(0.05, 1.0, 1 / 8, 64.0)                # x2 at headroom 0.1, x4 at 0.2
+    roomy = FactorRange("a", 0.1, 1.0, ((1.0, 4.0),), (0.25, 16.0))   # x2: log 2 each side
+    low_end = FactorRange("l", 0.2, 1.0, ((4.0, 16.0),), (0.25, 16.0))
+    high_end = FactorRange("h", 0.2, 1.0, ((1.0, 4.0),), (0.25, 16.0))
+    assert margin(rule, [roomy]) == pytest.approx(math.log(2.0))
+    assert margin(rule, [roomy, low_end]) == 0.0 and margin(rule, [roomy, high_end]) == 0.0
+    assert rules_met(rule, [low_end, high_end]) == ("l", "h")
+    centre_only = FactorRange("c", 0.1, 1.0, ((0.5, 1.5),), (0.25, 4.0))
+    assert centre_only.to_dict()["meets_at_proposal"] is True        # multiplier 1, not 2
+
+
+def test_rules_that_meet_nothing_rank_by_their_distance_to_the_centres_factors():
+    empty = FactorRange("e", 0.1, 4.0, (), (0.25, 16.0))    # the centre was made with x4
+    at_centre, quarter = FactorRule(0.025, 1.0, 1 / 8, 64.0), FactorRule(0.4, 1.0, 1 / 8, 64.0)
+    assert (at_centre.factor(0.1), quarter.factor(0.1)) == (4.0, 0.25)
+    ranked = best_power_laws([empty], rules=[quarter, at_centre])
+    assert ranked == [(at_centre, ()), (quarter, ())]

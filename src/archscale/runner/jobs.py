@@ -62,6 +62,16 @@ def environment_hash(env: Mapping[str, Any] | None = None) -> str:
     return sha256_hex(dict(env if env is not None else key_environment()))[:16]
 
 
+def recorded_environments(store: Any) -> list[dict[str, Any]]:
+    """The key environments to look a job's row up under: this machine's
+    (``key_environment``), then the others ``store`` records (its ``environments()``), by
+    hash. A store written on another machine is read through them."""
+    here = key_environment()
+    others = [env for h, env in sorted(store.environments().items())
+              if h != environment_hash(here)]
+    return [here, *others]
+
+
 @dataclass(frozen=True)
 class Job:
     """One unit of work run by one worker subprocess.

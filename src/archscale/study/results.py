@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from archscale.heuristics.proposal import Proposal
 from archscale.runner.api import sweep_of
-from archscale.runner.jobs import Job, environment_hash, expand, key_environment
+from archscale.runner.jobs import Job, expand, recorded_environments
 from archscale.runner.store_reader import StoreReader, open_reader
 from archscale.study.analysis import Knee, PointResult, ProposalScore, knee_of, score_proposal
 from archscale.study.grid import (grid_entries, grid_points, grid_sweep, proposal_label,
@@ -53,15 +53,6 @@ def _point(task: StudyTask, label: str, rows: list[dict[str, Any]], *, width: fl
         train_flops=statistics.fmean(float(r.get("train_flops") or 0) for r in rows),
         train_seconds=statistics.fmean(float(r.get("train_seconds") or 0) for r in rows),
         is_proposal=is_proposal, on_grid=on_grid)
-
-
-def recorded_environments(store: StoreReader) -> list[dict[str, Any]]:
-    """The key environments to look rows up under: this machine's (``key_environment``),
-    then the store's others, by hash."""
-    here = key_environment()
-    others = [env for h, env in sorted(store.environments().items())
-              if h != environment_hash(here)]
-    return [here, *others]
 
 
 def _ok(row: dict[str, Any]) -> bool:

@@ -12,7 +12,8 @@
 Each search of ``trials`` trials is run once per search seed; the 10-trial figures of a
 30-trial search are its first 10 trials (keras-tuner's random and Bayesian oracles draw the
 same first trials whatever ``max_trials`` is, and Hyperband's brackets depend only on its
-``max_epochs``). Trials are rows of the study's store, so a re-run trains nothing twice.
+``max_epochs``). Trials are rows of the study's store, so a re-run trains nothing twice
+(the seed-style search's rows are found under any machine's environment the store records).
 Every search returns its trials in order as ``SearchTrial`` rows.
 """
 
@@ -29,7 +30,7 @@ from archscale.errors import SpecError
 from archscale.heuristics.proposal import Proposal
 from archscale.measure.datasets import load_dataset
 from archscale.profiling import profile
-from archscale.runner.jobs import sha256_hex
+from archscale.runner.jobs import recorded_environments, sha256_hex
 from archscale.runner.store import Store
 from archscale.study.grid import study_recipe
 from archscale.study.tasks import StudyTask
@@ -114,6 +115,18 @@ def _hp_text(values: Mapping[str, Any]) -> str:
                     for k, v in sorted(values.items()) if not k.startswith("tuner/"))
 
 
+def _stored_anywhere(store: Store, spec: Any, recipe: Any, desc: Mapping[str, Any], seed: int,
+                     label: str) -> dict[str, Any] | None:
+    """A trial's search row under this machine's environment or any other the store records
+    (``runner.jobs.recorded_environments``): a committed study store read on another
+    machine does not train the seed-style search again."""
+    for env in recorded_environments(store):
+        row = stored_trial(store, trial_job(spec, recipe, desc, seed, label, env))
+        if row is not None:
+            return row
+    return None
+
+
 def _seed_random(task: StudyTask, proposal: Proposal, seed: int, *, db: str,
                  work: str) -> list[SearchTrial]:
     """keras-tuner's stock RandomSearch over Dense(units), the seed's first example."""
@@ -138,8 +151,9 @@ def _seed_random(task: StudyTask, proposal: Proposal, seed: int, *, db: str,
 
     def trained(trial_id: str, units: int, store: Store) -> dict[str, Any]:
         spec = spec_of(units)
-        job = trial_job(spec, recipe, desc, seed, f"seed_random units={units}")
-        row = stored_trial(store, job)
+        label = f"seed_random units={units}"
+        job = trial_job(spec, recipe, desc, seed, label)
+        row = _stored_anywhere(store, spec, recipe, desc, seed, label)
         if row is None:
             start = time.perf_counter()
             result = measure_accuracy(spec, data, seeds=(seed,), recipe=recipe)

@@ -30,9 +30,11 @@ NO_TIMEOUT = 0.0
 
 
 def trial_job(spec: ArchSpec, recipe: Recipe, dataset: Mapping[str, Any], seed: int,
-              label: str) -> Job:
-    """The accuracy ``Job`` of one trial (same key as ``archscale bench`` would give it)."""
-    env = key_environment()
+              label: str, environment: Mapping[str, Any] | None = None) -> Job:
+    """The accuracy ``Job`` of one trial (same key as ``archscale bench`` would give it), on
+    this machine's ``key_environment`` unless ``environment`` is given (to look up a row
+    another machine wrote)."""
+    env = dict(environment) if environment is not None else key_environment()
     spec_dict = spec.to_dict()
     settings = {"recipe": recipe.to_dict()}
     return Job(key=job_key(spec_dict, "accuracy", settings, dict(dataset), seed, env),
