@@ -135,14 +135,14 @@ def test_the_image_factor_follows_its_formula_at_hand_worked_points():
     def factor(h):
         return headroom_factor(h, "image")
 
-    assert factor(0.007) == pytest.approx(1.0)
-    assert factor(0.028) == pytest.approx(4 ** 0.8)         # 3.03
-    assert factor(0.112) == pytest.approx(16 ** 0.8)        # 9.19
+    assert factor(0.002) == pytest.approx(1.0)
+    assert factor(0.008) == pytest.approx(4 ** 0.6)         # 2.30
+    assert factor(0.032) == pytest.approx(16 ** 0.6)        # 5.28
     assert factor(0.0) == 1 / 8
-    assert factor(0.0007) == pytest.approx(0.1 ** 0.8)      # 0.158: above the floor
-    assert factor(0.0005) == 1 / 8                          # 0.122 -> the floor
-    assert factor(0.448) == pytest.approx(64 ** 0.8)        # 27.9: below the ceiling
-    assert factor(0.6) == 32.0                              # 35.0 -> the ceiling
+    assert factor(0.0002) == pytest.approx(0.1 ** 0.6)      # 0.251: above the floor
+    assert factor(0.00005) == 1 / 8                         # 0.110 -> the floor
+    assert factor(0.512) == pytest.approx(256 ** 0.6)       # 27.9: below the ceiling
+    assert factor(0.7) == 32.0                              # 33.6 -> the ceiling
     assert factor(1.0) == 32.0
 
 
@@ -151,8 +151,8 @@ def test_each_modality_has_its_groups_rule():
     assert headroom_rule("vector") is headroom_rule("sequence") is HEADROOM_RULES["signal"]
     assert headroom_rule("image") is HEADROOM_RULES["image"]
     assert headroom_rule("vector").label() == "clip(h / 0.05, 1/8, 16)"
-    assert headroom_rule("image").label() == "clip((h / 0.007)^0.8, 1/8, 32)"
-    assert "clip((h / 0.007)^0.8, 1/8, 32) (image inputs)" in difficulty_source("image")
+    assert headroom_rule("image").label() == "clip((h / 0.002)^0.6, 1/8, 32)"
+    assert "clip((h / 0.002)^0.6, 1/8, 32) (image inputs)" in difficulty_source("image")
     assert "clip(h / 0.05, 1/8, 16) (signal inputs)" in difficulty_source("sequence")
     with pytest.raises(SpecError, match="modality must be one of vector, sequence, image for "
                                         "a headroom factor. Received: modality='tokens'"):
@@ -179,9 +179,9 @@ def test_capacity_default_times_the_factor():
     base = 6 * class_pairs(10) * 4000 ** 0.75
     assert capacity_range(4000, "vector", 10, headroom=0.3)[1] == round(base * 6.0)
     assert capacity_range(4000, "sequence", 10, headroom=0.3)[1] == round(base * 6.0)
-    # images: 25 per sample x the image rule's factor, (0.3 / 0.007)^0.8 = 20.2
+    # images: 25 per sample x the image rule's factor, (0.3 / 0.002)^0.6 = 20.2
     assert capacity_range(2000, "image", 10, headroom=0.3)[1] == \
-        round(25 * 2000 * (0.3 / 0.007) ** 0.8)
+        round(25 * 2000 * (0.3 / 0.002) ** 0.6)
     # the factor applies after the 64-per-sample ceiling, before the 1,000 floor
     assert signal_capacity(100, 10, 4.0) == 64 * 100 * 4.0
     assert capacity_range(124, "vector", 3, headroom=0.0)[1] == 1000

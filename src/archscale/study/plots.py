@@ -159,7 +159,7 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
         best = fit["best"].get(name)
         if best and best[0]["rule"] != group["rule"]:
             ax.plot(*_rule_curve(best[0]["form"], top), color=colour, linestyle="--",
-                    linewidth=1, label=f"best {name} rule {best[0]['rule']}")
+                    linewidth=1, label=f"screen's first {name} rule {best[0]['rule']}")
     ax.plot([], [], color="#7f7f7f", linewidth=5, alpha=0.45,
             label="factors meeting both targets (grid, estimated; colour: the task's rule)")
     ax.scatter([], [], marker="o", color="#7f7f7f", s=30, label="grid centre (measured)")
@@ -177,5 +177,7 @@ def rule_fit_plot(fit: dict[str, Any]) -> Plot | None:
                   "each task's width line; dots: the factor each grid's centre was made with, "
                   "squares: today's proposal where it is off its grid (green: meets both "
                   "targets as measured, red: misses); lines: the grids' rule, today's rule for "
-                  "vector and sequence inputs (blue) and for images (purple), and each one's "
-                  "best rule of its form where it differs (dashed).")
+                  "vector and sequence inputs (blue) and for images (purple), and the screen's "
+                  "first rule of its form for each where it differs (dashed; the screen "
+                  "ranks by estimate, today's rule is the one the trained proposals bore "
+                  "out).")

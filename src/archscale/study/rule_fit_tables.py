@@ -27,13 +27,13 @@ def _measured(fit: dict[str, Any], name: str) -> str:
 
 def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Per task: its rule's group, its headroom, the factor its grid's centre was made with,
-    the factors meeting both targets on its grid, and what today's rule for its group and that
-    group's best rule of its form give it (estimated)."""
+    the factors meeting both targets on its grid, and what today's rule for its group and the
+    screen's first rule of its form for that group give it (estimated)."""
     fit = data["rule_fit"]
     best = {g: entries[0] for g, entries in fit["best"].items() if entries}
     head = ["task", "rule", "headroom", "grid centre's factor",
             "factors meeting both targets (estimated)", "today's rule (estimated)",
-            "today's proposal (measured)"] + (["best rule of its form (estimated)"] if best
+            "today's proposal (measured)"] + (["the screen's first rule of its form (estimated)"] if best
                                               else [])
     rows = []
     for fr in fit["ranges"]:
