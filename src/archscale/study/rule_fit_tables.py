@@ -33,8 +33,9 @@ def rule_fit_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     best = {g: entries[0] for g, entries in fit["best"].items() if entries}
     head = ["task", "rule", "headroom", "grid centre's factor",
             "factors meeting both targets (estimated)", "today's rule (estimated)",
-            "today's proposal (measured)"] + (["the screen's first rule of its form (estimated)"] if best
-                                              else [])
+            "today's proposal (measured)"]
+    if best:
+        head.append("the screen's first rule of its form (estimated)")
     rows = []
     for fr in fit["ranges"]:
         name = fr["task"]
