@@ -17,15 +17,23 @@ $(STAMP): $(PY) pyproject.toml
 venv: $(STAMP)
 
 ## Run the whole test suite (creates .venv and installs everything first): the import-linter
-## layer contract (pyproject.toml) first, then pytest.
+## layer contract (pyproject.toml) first, then pytest in two passes: every test not marked
+## `serial` on $(TEST_WORKERS) pytest-xdist workers (a test file is the unit handed out), then
+## the `serial` ones (bounded by real timings, or starting a Ray cluster) alone. Both passes
+## run; the target fails if either does.
+TEST_WORKERS ?= 2
+PYTEST_PASSES = $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(1); \
+	parallel=$$?; $(PY) -m pytest -q -m serial $(1); serial=$$?; \
+	[ $$parallel -eq 0 ] && [ $$serial -eq 0 ]
+
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
+	$(call PYTEST_PASSES,)
 
 ## The whole suite plus the tests marked slow (profiler parity of the deepest presets).
 test-slow: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q --run-slow
+	$(call PYTEST_PASSES,--run-slow)
 
 ## Mutation testing (mutmut) of the cost rules, memory model, Pareto front, store, planner,
 ## timing loop and heuristic rules, each against its own tests; prints the score table.

@@ -150,6 +150,7 @@ def test_the_glob_check_sees_quotes():
     assert unquoted_globs("archscale profile mlp --set 'widths=[512,256]'") == []
 
 
+@pytest.mark.serial  # bounded by wall time (60 s)
 def test_quick_commands_run_as_written(tmp_path):
     """The quick commands, in document order, in one directory (a spec an earlier command
     wrote is there for a later ``archscale profile``); each must exit 0."""

@@ -167,6 +167,7 @@ def test_verify_never_grows_back_to_a_size_measured_over_the_limit(cache, monkey
 
 
 @pytest.mark.tf
+@pytest.mark.serial  # times real models against a 3 ms limit
 def test_real_calibration_then_verify(cache, capsys):
     """Calibrate this machine for real (TensorFlow), then --verify a proposal against it."""
     assert main(["propose", "--calibrate", "--batch", "1", "--json"]) == 0

@@ -27,6 +27,8 @@ import pytest
 import archscale
 from archscale.measure.latency import time_calls
 
+pytestmark = pytest.mark.serial  # ratios and bands of real timings: alone, after the parallel pass
+
 BATCH = 8
 
 

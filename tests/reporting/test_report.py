@@ -240,10 +240,13 @@ def test_from_pytest_benchmark(tmp_path, capsys):
             benchmark(sorted, list(range(500)))
     """))
     bench = tmp_path / "bench.json"
+    # Not an xdist worker's variables: pytest-benchmark would take the inner run for one and
+    # disable its benchmarks.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     "test_speed.py", f"--benchmark-json={bench}", "--benchmark-max-time=0.05",
                     "--benchmark-min-rounds=5"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=120)
+                   capture_output=True, timeout=120, env=env)
     doc = json.loads(bench.read_text())
     assert main(["report", "--from-pytest-benchmark", str(bench), "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}

@@ -25,6 +25,7 @@ from archscale.runner.store import Store
 from archscale.runner.sweep import sweep_from_dict
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.serial  # a Ray cluster of 2 CPUs: alone, after the parallel pass
 
 #: Columns that differ between any two runs of the same job.
 VOLATILE = ("job_wall_s", "job_overhead_s", "job_import_s", "job_measure_s", "created_at",

@@ -23,6 +23,7 @@ from archscale.runner.store import Store
 from archscale.runner.sweep import sweep_from_dict
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.serial  # a Ray cluster of 2 CPUs: alone, after the parallel pass
 
 #: Fault kinds this module injects (read by tools/reliability.py).
 FAULTS = ("segfault (ray)", "out-of-memory (ray)", "SIGKILL of the driver mid-sweep (ray)")

@@ -23,7 +23,7 @@ from archscale.errors import SpecError
 from archscale.runner.store import Store
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.tf
+pytestmark = [pytest.mark.tf, pytest.mark.serial]  # a Ray cluster of 2 CPUs: alone
 
 TASK = archscale.Task(input_shape=(40,), classes=10, samples=4000)
 
