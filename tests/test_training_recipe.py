@@ -10,7 +10,7 @@ import pytest
 
 import archscale
 from archscale.errors import SpecError
-from archscale.heuristics.capacity import training_recipe
+from archscale.heuristics.recipe_rules import training_recipe
 from archscale.measure.dataset_recipes import DEFAULT_RECIPES
 from archscale.training_recipe import Recipe, recipe_from_dict
 

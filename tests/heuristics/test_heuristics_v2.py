@@ -15,7 +15,8 @@ import archscale
 from archscale import Budget, Task
 from archscale.cli import main
 from archscale.costs import profile_graph
-from archscale.heuristics.capacity import CapacityRule, regularisation, training_recipe
+from archscale.heuristics.capacity import CapacityRule, regularisation
+from archscale.heuristics.recipe_rules import training_recipe
 from archscale.heuristics.propose import ImpossibleBudgetError, propose
 from archscale.heuristics.proposal import Proposal
 from archscale.reference_archs.layout_rules import head_min_width

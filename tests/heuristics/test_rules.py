@@ -9,8 +9,9 @@ import pytest
 import archscale
 from archscale.errors import SpecError
 from archscale.heuristics.capacity import (CapacityRule, capacity_range, class_pairs,
-                                           recipe_batch_size, recipe_epochs, regularisation,
-                                           training_recipe)
+                                           regularisation)
+from archscale.heuristics.recipe_rules import (MIN_ACCURACY_HOLDOUT, recipe_batch_size,
+                                               recipe_epochs, recipe_monitor, training_recipe)
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.rules import check_family_fits_task, choose_family, variant_for
 from archscale.reference_archs.layout_rules import (blocks_per_stage, doubling_widths,
@@ -189,6 +190,19 @@ def test_recipes():
     assert training_recipe("efficientnet", 1_281_167).optimizer == "rmsprop"
     mlp = training_recipe("mlp", 4_000, regression=True)
     assert (mlp.optimizer, mlp.learning_rate, mlp.loss) == ("adam", 1e-3, "mean_squared_error")
+
+
+def test_a_hold_out_under_100_examples_picks_the_best_epoch_by_validation_loss():
+    """measure.accuracy holds out round(0.1 x samples) examples: 99 for 990 and 994
+    (val_loss), 100 for 996 and 1,000 (val_accuracy)."""
+    assert MIN_ACCURACY_HOLDOUT == 100
+    assert [recipe_monitor(n) for n in (124, 398, 990, 994)] == ["val_loss"] * 4
+    assert [recipe_monitor(n) for n in (996, 1_000, 1_437, 64_000)] == ["val_accuracy"] * 4
+    assert recipe_monitor(500, validation_split=0.2) == "val_accuracy"
+    assert training_recipe("mlp", 124).monitor == "val_loss"
+    assert training_recipe("resnet", 1_000).monitor == "val_accuracy"
+    wine = archscale.propose(archscale.Task(input_shape=(13,), classes=3, samples=124))
+    assert wine.recipe.monitor == "val_loss"
 
 
 def test_resolution_levels():

@@ -18,7 +18,7 @@ import pytest
 
 import archscale
 from archscale.errors import ShapeError, SpecError
-from archscale.heuristics.capacity import training_recipe
+from archscale.heuristics.recipe_rules import training_recipe
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.search_space import DROPOUT_FAMILIES
 from archscale.reference_archs.mlp import MLPPlan, MLPSpec, build_mlp

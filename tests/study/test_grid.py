@@ -88,6 +88,18 @@ def test_a_search_file_names_the_proposals_space_as_well(monkeypatch):
     assert proposal_key(other) != proposal_key(p)
 
 
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_the_tabular_tasks_train_with_their_recipes_own_epochs(tmp_path, name):
+    """Not capped below the recipe (docs/dimensions.md): 300 epochs, the recipe's ceiling."""
+    task = task_named(name)
+    p = proposal_of(task)
+    recipe = grid_sweep(grid_entries(task, p, str(tmp_path)))["arch"][0]["settings"][
+        "accuracy"]["recipe"]
+    assert recipe["epochs"] == p.recipe.epochs == 300
+    assert all(e["seeds"] == [0, 1, 2, 3, 4]
+               for e in grid_sweep(grid_entries(task, p, str(tmp_path)))["arch"])
+
+
 def test_sweep_runs_the_cheapest_points_first_with_the_capped_recipe(tmp_path):
     task = task_named("mnist1d-4k")
     p = proposal_of(task)

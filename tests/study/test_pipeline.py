@@ -104,7 +104,8 @@ def test_a_report_without_a_store_is_one_line_and_exit_2(tmp_path):
 def test_bad_study_name_is_one_line_and_exit_2(tmp_path):
     done = run_study(tmp_path, "run", "--study", "huge")
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: unknown study; accepted: full, tiny. Received: study='huge'"
+    assert done.stderr.strip() == (
+        "error: unknown study; accepted: full, tiny. Received: study='huge'")
     assert os.listdir(tmp_path) == []
 
 

@@ -1,8 +1,9 @@
-"""Capacity from data, regularisation defaults and the training recipe.
+"""Capacity from data and regularisation defaults.
 
 These rules turn the number of training samples into a parameter range, and the final
 parameters-to-samples ratio into dropout, weight decay and early-stopping patience. The
-anchors are published models and their data sets; every function says which.
+anchors are published models and their data sets; every function says which. The training
+recipe's rules are in ``recipe_rules``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from typing import Any
 from archscale.errors import SpecError
 from archscale.heuristics.difficulty import (check_headroom, difficulty_source,
                                              headroom_factor)
-from archscale.reference_archs.registry import families
 from archscale.specs import Task
-from archscale.training_recipe import Recipe
 
 #: Default body parameters (everything but the classifier head) per training sample: the
 #: size the capacity rule proposes for images and token sequences when the user gives no
@@ -308,82 +307,3 @@ def regularisation(params: int, samples: int, recipe_style: str = "momentum",
         int(round(min(30.0, max(5.0, 10 + 5 * math.log10(rho)))))
     return Regularisation(round(rho, 4), dropout, decay, patience,
                           "decoupled" if recipe_style == "adam" else "l2")
-
-
-# ---------------------------------------------------------------------------------------------
-# Training recipe
-# ---------------------------------------------------------------------------------------------
-
-
-def recipe_batch_size(samples: int) -> int:
-    """Power of two near ``samples / 500``, clipped to [32, 256] (CIFAR-10: 128, ImageNet: 256,
-    He et al. 2015; small data: 32, Masters & Luschi 2018 favour small batches)."""
-    raw = max(1.0, samples / 500)
-    return int(min(256, max(32, 2 ** round(math.log2(raw)))))
-
-
-def recipe_epochs(samples: int) -> int:
-    """``90 x (1.28 M / samples)**0.19`` clipped to [10, 300]: ImageNet 90 epochs (Goyal et
-    al. 2017), CIFAR-10 ~165 (He et al. 2015: 64 k iterations of 128); the cosine schedule
-    runs them to the end and the best validation epoch is kept."""
-    return int(round(min(300, max(10, 90 * (1_281_167 / max(samples, 1)) ** 0.19))))
-
-
-def training_recipe(family: str, samples: int, *, regression: bool = False,
-                    classes: int = 2, early_stopping_patience: int = 0,
-                    weight_decay: float = 0.0, variant: str | None = None) -> Recipe:
-    """The default recipe for a family and data-set size.
-
-    ResNet / RegNet / Inception: SGD with Nesterov momentum 0.9, learning rate
-    ``0.1 x batch / 256`` (Goyal et al. 2017 linear scaling), or ``0.1 x batch / 128`` for the
-    CIFAR-style layout (He et al. 2015 Sec. 4.2: 0.1 at batch 128), cosine decay (Loshchilov &
-    Hutter 2017), 5 warm-up epochs from batch 256 on. MobileNetV2 / EfficientNet: RMSprop momentum 0.9,
-    ``0.016 x batch / 256`` (Tan & Le 2019: 0.256 at batch 4096), cosine. MLP / 1-D CNN: Adam
-    1e-3 (Kingma & Ba 2015), cosine. Classification uses label smoothing 0.1 (Szegedy et al.
-    2016) for image families, none otherwise.
-
-    Args:
-        family: The proposal's family.
-        samples: Training samples.
-        regression: Mean-squared-error loss instead of cross-entropy.
-        classes: Output units; one class means binary cross-entropy (sigmoid output).
-        early_stopping_patience: Epochs without validation improvement before stopping (the
-            regularisation rule's patience, 0 under the cosine schedule); 10 % of the training
-            set is held out to pick the best epoch.
-        weight_decay: The regularisation rule's weight decay, applied by the optimizer
-            (Keras' ``weight_decay``: decoupled and scaled by the learning rate, which for
-            SGD equals an L2 penalty of the same coefficient).
-        variant: The layout variant (``resnet-cifar`` gets the CIFAR learning rate).
-
-    Returns:
-        The ``Recipe`` (``archscale.training_recipe.Recipe``, the type the benchmark trains
-        with), its ``source`` naming the rules.
-    """
-    batch = recipe_batch_size(samples)
-    epochs = recipe_epochs(samples)
-    style = families().get(family).recipe_style
-    if style == "momentum":
-        per = 128 if variant == "resnet-cifar" else 256
-        optimizer, lr, momentum = "momentum", 0.1 * batch / per, 0.9
-        source = ("He et al. 2015 Sec. 4.2 (CIFAR: 0.1 at batch 128)" if per == 128 else
-                  "Goyal et al. 2017; He et al. 2015") + "; Loshchilov & Hutter 2017"
-        smoothing = 0.1
-    elif style == "rmsprop":
-        optimizer, lr, momentum = "rmsprop", 0.016 * batch / 256, 0.9
-        source = "Tan & Le 2019 (RMSprop 0.256 at batch 4096); Sandler et al. 2018"
-        smoothing = 0.1
-    else:
-        optimizer, lr, momentum = "adam", 1e-3, None
-        source = "Kingma & Ba 2015 (Adam defaults); Greydanus 2020 (MNIST-1D)"
-        smoothing = 0.0
-    if regression:
-        loss, smoothing = "mean_squared_error", 0.0
-    else:
-        loss = "binary_crossentropy" if classes == 1 else "categorical_crossentropy"
-    warmup = 5 if batch >= 256 and optimizer != "adam" else 0
-    return Recipe(optimizer=optimizer, learning_rate=float(f"{lr:.3g}"),
-                  optimizer_momentum=momentum,
-                  batch_size=batch, epochs=epochs, schedule="cosine", warmup_epochs=warmup,
-                  loss=loss, label_smoothing=smoothing,
-                  early_stopping_patience=early_stopping_patience, weight_decay=weight_decay,
-                  source=source)

@@ -22,9 +22,10 @@ from archscale.heuristics.advice import (image_advice, named_point, raw_signal_w
 from archscale.heuristics.calibration import CalibrationError, LatencyModel, load_calibration
 from archscale.heuristics.capacity import (CAPACITY_SOURCE, REGULARISATION_SOURCE,
                                            CapacityRule, capacity_inputs, capacity_range,
-                                           capacity_source, regularisation, training_recipe)
+                                           capacity_source, regularisation)
 from archscale.heuristics.plans import make_plan
 from archscale.heuristics.proposal import Proposal
+from archscale.heuristics.recipe_rules import training_recipe
 from archscale.heuristics.rules import (FamilyChoice, check_family_fits_task, choose_family,
                                         variant_for)
 from archscale.heuristics.search_space import search_space

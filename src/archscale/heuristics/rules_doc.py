@@ -90,7 +90,8 @@ def rule_rows() -> list[tuple[str, str, str]]:
          "He et al. 2015; Zagoruyko & Komodakis 2016; Tan & Le 2019; Loshchilov & Hutter 2019"),
         ("recipe", "SGD Nesterov 0.9, lr 0.1 x batch/256 (CIFAR-style 0.1 x batch/128); "
                    "RMSprop 0.016 x batch/256; Adam 1e-3; cosine to the end, no early stopping "
-                   "(best validation epoch kept); augmentation advice for images, transfer "
+                   "(best validation epoch kept: by accuracy, by loss under 100 held-out "
+                   "examples); augmentation advice for images, transfer "
                    "advice under 20,000 natural images",
          "Goyal et al. 2017; He et al. 2015 Sec. 4.2; Loshchilov & Hutter 2017; Kornblith et "
          "al. 2019"),

@@ -117,7 +117,7 @@ class Job:
         return dataset_label(self.dataset)
 
     def describe(self) -> str:
-        """One-line description: ``resnet20 latency batch=1`` or ``mlp accuracy mnist1d seed=0``."""
+        """One-line description: ``resnet20 latency batch=1``, ``mlp accuracy mnist1d seed=0``."""
         parts = [self.label, self.measurement]
         if self.batch_size is not None:
             parts.append(f"batch={self.batch_size}")

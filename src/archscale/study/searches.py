@@ -152,9 +152,9 @@ def _seed_random(task: StudyTask, proposal: Proposal, seed: int, *, db: str,
     def trained(trial_id: str, units: int, store: Store) -> dict[str, Any]:
         spec = spec_of(units)
         label = f"seed_random units={units}"
-        job = trial_job(spec, recipe, desc, seed, label)
         row = _stored_anywhere(store, spec, recipe, desc, seed, label)
         if row is None:
+            job = trial_job(spec, recipe, desc, seed, label)
             start = time.perf_counter()
             result = measure_accuracy(spec, data, seeds=(seed,), recipe=recipe)
             keras.backend.clear_session()
