@@ -10,8 +10,6 @@ from archscale.reference_archs.registry import families
 from archscale.training_recipe import Recipe
 
 
-
-
 def recipe_batch_size(samples: int) -> int:
     """Power of two near ``samples / 500``, clipped to [32, 256] (CIFAR-10: 128, ImageNet: 256,
     He et al. 2015; small data: 32, Masters & Luschi 2018 favour small batches)."""
@@ -35,7 +33,8 @@ def recipe_epochs(samples: int) -> int:
 MIN_ACCURACY_HOLDOUT = 100
 
 
-def recipe_monitor(samples: int, validation_split: float = 0.1) -> str:
+def recipe_monitor(samples: int,
+                   validation_split: float = Recipe.validation_split) -> str:
     """``val_loss`` when the hold-out (``round(validation_split x samples)`` examples, as
     ``measure.accuracy`` splits it) is smaller than ``MIN_ACCURACY_HOLDOUT``, else
     ``val_accuracy``."""
