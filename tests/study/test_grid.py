@@ -93,11 +93,10 @@ def test_the_tabular_tasks_train_with_their_recipes_own_epochs(tmp_path, name):
     """Not capped below the recipe (docs/dimensions.md): 300 epochs, the recipe's ceiling."""
     task = task_named(name)
     p = proposal_of(task)
-    recipe = grid_sweep(grid_entries(task, p, str(tmp_path)))["arch"][0]["settings"][
-        "accuracy"]["recipe"]
+    sweep = grid_sweep(grid_entries(task, p, str(tmp_path)))
+    recipe = sweep["arch"][0]["settings"]["accuracy"]["recipe"]
     assert recipe["epochs"] == p.recipe.epochs == 300
-    assert all(e["seeds"] == [0, 1, 2, 3, 4]
-               for e in grid_sweep(grid_entries(task, p, str(tmp_path)))["arch"])
+    assert all(e["seeds"] == [0, 1, 2, 3, 4] for e in sweep["arch"])
 
 
 def test_sweep_runs_the_cheapest_points_first_with_the_capped_recipe(tmp_path):
